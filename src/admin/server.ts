@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Type as T } from '@sinclair/typebox';
+import FindMyWay from 'find-my-way';
+import type { Logger } from 'pino';
+import { formatAjvErrors, validator } from '../config/ajv.js';
+import { parseConfigText } from '../config/load.js';
+import { ConsumerDecl } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { NotFoundError, type Revisions } from '../core/revisions.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Store } from '../store/store.js';
+import type { AdminToken } from './auth.js';
+import { AdminError, readBody, readJson, sendAdminError, sendJson } from './http.js';
+import { openApiDocument } from './openapi.js';
+
+export interface AdminDeps {
+  revisions: Revisions;
+  store: Store;
+  metrics: GatewayMetrics;
+  token: AdminToken;
+  logger: Logger;
+  clock: Clock;
+  startedAt: number;
+  maxBodyBytes?: number;
+}
+
+type Params = Record<string, string | undefined>;
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: Params,
+  query: URLSearchParams,
+  actor: string,
+) => Promise<void>;
+
+const ConsumerBody = T.Object(
+  {
+    name: ConsumerDecl.properties.name,
+    groups: T.Optional(T.Array(T.String())),
+    metadata: T.Optional(T.Record(T.String(), T.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+/** The admin REST API: its own listener, loopback by default, behind the admin token. */
+export function createAdminServer(deps: AdminDeps): Server {
+  const max = deps.maxBodyBytes ?? 10 * 1024 * 1024;
+  const router = FindMyWay({ ignoreTrailingSlash: true });
+  /** `open` endpoints (health, metrics, the API document) need no token. */
+  const route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, h: Handler, open = false) => {
+    router.on(method, path, () => undefined, { h, open });
+  };
+
+  route('GET', '/health', async (_q, res) => sendJson(res, 200, { status: 'ok' }), true);
+  route(
+    'GET',
+    '/metrics',
+    async (_q, res) => {
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(text);
+    },
+    true,
+  );
+  route('GET', '/openapi.json', async (_q, res) => sendJson(res, 200, openApiDocument), true);
+
+  route('GET', '/status', async (_q, res) => {
+    const rev = deps.revisions.current;
+    const active = deps.revisions.active;
+    sendJson(res, 200, {
+      revision: active
+        ? { id: active.id, hash: active.hash, createdAt: active.createdAt, author: active.author }
+        : null,
+      uptimeSeconds: Math.round((deps.clock.now() - deps.startedAt) / 1000),
+      routes: rev.routes.length,
+      upstreams: Object.fromEntries([...rev.services].map(([name, s]) => [name, s.health()])),
+    });
+  });
+
+  route('GET', '/config', async (_q, res) => sendJson(res, 200, deps.revisions.current.config));
+  route('POST', '/config', async (req, res, _p, query, actor) => {
+    const text = await readBody(req, max);
+    let config: unknown;
+    try {
+      config = parseConfigText(text, 'body');
+    } catch (err) {
+      throw configRefused(err);
+    }
+    try {
+      const result = await deps.revisions.apply(config, {
+        author: actor,
+        message: query.get('message') ?? headerText(req, 'x-portcullis-message') ?? '',
+        dryRun: query.get('dry_run') === 'true',
+      });
+      sendJson(res, result.status === 'applied' ? 201 : 200, result);
+    } catch (err) {
+      throw configRefused(err);
+    }
+  });
+
+  route('GET', '/revisions', async (_q, res, _p, query) => {
+    const limit = intParam(query, 'limit', 100);
+    const before = query.get('before') ? intParam(query, 'before', 0) : undefined;
+    const list = await deps.store.listRevisions({ limit, beforeId: before });
+    sendJson(res, 200, { active: deps.revisions.active?.id ?? null, revisions: list });
+  });
+  route('GET', '/revisions/:id', async (_q, res, p) => {
+    const rec = await deps.store.getRevision(idParam(p.id));
+    if (!rec) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `revision ${p.id} not found`);
+    sendJson(res, 200, rec);
+  });
+  route('GET', '/revisions/:id/diff/:other', async (_q, res, p) => {
+    sendJson(res, 200, await notFoundAsAdmin(() => deps.revisions.diff(idParam(p.id), idParam(p.other))));
+  });
+  route('POST', '/revisions/:id/rollback', async (_q, res, p, _query, actor) => {
+    const rec = await notFoundAsAdmin(() => deps.revisions.rollback(idParam(p.id), actor));
+    sendJson(res, 200, { status: 'rolled-back', revision: rec });
+  });
+
+  route('GET', '/consumers', async (_q, res, _p, query) => {
+    sendJson(res, 200, {
+      consumers: await deps.store.listConsumers({
+        limit: intParam(query, 'limit', 1000),
+        offset: intParam(query, 'offset', 0),
+      }),
+    });
+  });
+  route('POST', '/consumers', async (req, res, _p, _query, actor) => {
+    const body = checkConsumer(await readJson(req, max));
+    if (await deps.store.getConsumer(body.name))
+      throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `consumer ${body.name} already exists`);
+    const { consumer } = await deps.store.upsertConsumer({
+      name: body.name,
+      groups: body.groups ?? [],
+      metadata: body.metadata ?? {},
+    });
+    await deps.store.appendAudit({ actor, action: 'consumer.create', target: `consumer/${body.name}` });
+    sendJson(res, 201, consumer);
+  });
+  route('GET', '/consumers/:name', async (_q, res, p) => {
+    const c = await deps.store.getConsumer(p.name ?? '');
+    if (!c) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `consumer ${p.name} not found`);
+    sendJson(res, 200, c);
+  });
+  route('PUT', '/consumers/:name', async (req, res, p, _query, actor) => {
+    const body = checkConsumer({ name: p.name, ...((await readJson(req, max)) as object) });
+    if (body.name !== p.name)
+      throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'the name in the body differs from the path');
+    const { consumer, created } = await deps.store.upsertConsumer({
+      name: body.name,
+      groups: body.groups ?? [],
+      metadata: body.metadata ?? {},
+    });
+    await deps.store.appendAudit({
+      actor,
+      action: created ? 'consumer.create' : 'consumer.update',
+      target: `consumer/${body.name}`,
+    });
+    sendJson(res, created ? 201 : 200, consumer);
+  });
+  route('DELETE', '/consumers/:name', async (_q, res, p, _query, actor) => {
+    if (!(await deps.store.deleteConsumer(p.name ?? '')))
+      throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `consumer ${p.name} not found`);
+    await deps.store.appendAudit({ actor, action: 'consumer.delete', target: `consumer/${p.name}` });
+    res.writeHead(204).end();
+  });
+
+  route('GET', '/audit', async (_q, res, _p, query) => {
+    sendJson(res, 200, {
+      events: await deps.store.listAudit({
+        afterId: intParam(query, 'after', 0),
+        limit: intParam(query, 'limit', 1000),
+      }),
+    });
+  });
+
+  return createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const found = router.find(req.method as 'GET', url.pathname);
+      if (!found)
+        throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
+      const { h, open } = found.store as { h: Handler; open: boolean };
+      if (!open && !deps.token.check(req.headers.authorization))
+        throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      const actor = headerText(req, 'x-portcullis-author') ?? 'admin';
+      await h(req, res, found.params, url.searchParams, actor);
+    } catch (err) {
+      if (err instanceof AdminError) return sendAdminError(res, err, requestId);
+      deps.logger.error({ err: (err as Error)?.stack, url: req.url }, 'admin request failed');
+      if (!res.headersSent)
+        sendJson(res, 500, {
+          error: { code: 'PCS_ERR_POLICY_FAILURE', message: 'Internal error', request_id: requestId },
+        });
+    }
+  });
+}
+
+function configRefused(err: unknown): AdminError {
+  if (err instanceof ConfigError)
+    return new AdminError('PCS_ERR_CONFIG_INVALID', 'Configuration refused', { issues: err.issues });
+  return err as AdminError;
+}
+
+async function notFoundAsAdmin<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', err.message);
+    if (err instanceof ConfigError) throw configRefused(err);
+    throw err;
+  }
+}
+
+function checkConsumer(body: unknown): {
+  name: string;
+  groups?: string[];
+  metadata?: Record<string, unknown>;
+} {
+  const v = validator(ConsumerBody);
+  if (!v(body))
+    throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'invalid consumer', {
+      issues: formatAjvErrors(v.errors),
+    });
+  return body as never;
+}
+
+function idParam(v: string | undefined): number {
+  if (!v || !/^\d{1,12}$/.test(v))
+    throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', `'${v}' is not a revision id`);
+  return Number(v);
+}
+
+function intParam(q: URLSearchParams, name: string, dflt: number): number {
+  const v = q.get(name);
+  if (v === null) return dflt;
+  if (!/^\d{1,9}$/.test(v))
+    throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', `query parameter ${name} must be a non-negative integer`);
+  return Number(v);
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 200 ? v : undefined;
+}

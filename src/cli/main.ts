@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { readConfigFile } from '../config/load.js';
+import { systemClock } from '../core/clock.js';
+import { checkOnly } from '../core/compile.js';
+import { type ConfigDiff, renderDiff } from '../core/diff.js';
+import { ConfigError } from '../core/errors.js';
+import { startDemoUpstream } from '../demo/upstream.js';
+import { Gateway } from '../gateway.js';
+import { createLogger } from '../observability/logger.js';
+import { policyRegistry } from '../policies/index.js';
+import type { RevisionMeta } from '../store/store.js';
+import { AdminCallError, adminCall, adminTarget } from './client.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const program = new Command('portcullis').description(
+  'API and AI gateway with safe, revisioned security policy',
+);
+
+const withAdmin = (c: Command) =>
+  c
+    .option('--admin-url <url>', 'admin API of the running gateway (env PORTCULLIS_ADMIN_URL)', undefined)
+    .option(
+      '--admin-token-file <file>',
+      'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)',
+    );
+
+program
+  .command('start')
+  .description('start the gateway (with no --config: the example config and its demo upstream)')
+  .option('-c, --config <file>', 'YAML or JSON config')
+  .option('-p, --port <port>', 'data plane port', '8080')
+  .option('--host <host>', 'data plane address', '0.0.0.0')
+  .option('--admin-port <port>', 'admin API port', '8081')
+  .option('--admin-host <host>', 'admin API address', '127.0.0.1')
+  .option('--admin-token-file <file>', 'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)')
+  .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
+  .option('--no-watch', 'do not re-apply the config file when it changes')
+  .action(async (o) => {
+    let configFile: string | undefined = o.config;
+    if (!configFile) {
+      configFile = join(root, 'examples', 'gateway.yaml');
+      const demo = await startDemoUpstream(9000);
+      process.stderr.write(`demo upstream listening on 127.0.0.1:${demo.port}\n`);
+    }
+    const token = o.adminTokenFile
+      ? readFileSync(o.adminTokenFile, 'utf8').trim()
+      : process.env.PORTCULLIS_ADMIN_TOKEN;
+    const gw = new Gateway({
+      configFile,
+      watch: o.watch,
+      port: Number(o.port),
+      host: o.host,
+      adminPort: Number(o.adminPort),
+      adminHost: o.adminHost,
+      adminToken: token,
+      dataDir: o.dataDir,
+    });
+    try {
+      const { port, adminPort } = await gw.start();
+      process.stderr.write(
+        `portcullis: proxy on ${o.host}:${port}, admin API on ${o.adminHost}:${adminPort}, revision ${gw.revisions.active?.id}\n`,
+      );
+      if (gw.generatedAdminToken)
+        process.stderr.write(`admin token (generated, shown once): ${gw.generatedAdminToken}\n`);
+    } catch (err) {
+      fail(err);
+    }
+    const stop = () => {
+      gw.stop().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+program
+  .command('validate <file>')
+  .description('validate and compile a config without starting anything; exit 1 with every error')
+  .action((file: string) => {
+    try {
+      const issues = checkOnly(readConfigFile(file), {
+        registry: policyRegistry(),
+        clock: systemClock,
+        logger: createLogger({ level: 'silent' }),
+      });
+      if (issues.length) throw new ConfigError(issues);
+      process.stdout.write(`${file}: valid\n`);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+withAdmin(program.command('revisions').description('list revisions of the running gateway'))
+  .option('--json', 'print JSON')
+  .action(async (o) => {
+    const r = (await call(o, 'GET', '/revisions')) as { active: number; revisions: RevisionMeta[] };
+    if (o.json) return print(r);
+    for (const v of r.revisions)
+      process.stdout.write(
+        `${v.id === r.active ? '*' : ' '} ${String(v.id).padStart(4)}  ${v.hash.slice(0, 12)}  ${v.createdAt}  ${v.author}  ${v.message}\n`,
+      );
+  });
+
+withAdmin(program.command('diff <a> <b>').description('structured diff between two revisions'))
+  .option('--json', 'print JSON')
+  .action(async (a: string, b: string, o) => {
+    const d = (await call(o, 'GET', `/revisions/${enc(a)}/diff/${enc(b)}`)) as ConfigDiff;
+    if (o.json) print(d);
+    else process.stdout.write(`${renderDiff(d)}\n`);
+  });
+
+withAdmin(program.command('rollback <id>').description('re-activate an earlier revision')).action(
+  async (id: string, o) => {
+    const r = (await call(o, 'POST', `/revisions/${enc(id)}/rollback`)) as { revision: RevisionMeta };
+    process.stdout.write(`rolled back to revision ${r.revision.id} (${r.revision.hash.slice(0, 12)})\n`);
+  },
+);
+
+withAdmin(program.command('apply <file>').description('apply a config file to the running gateway'))
+  .option('--dry-run', 'validate, compile and print the diff without activating')
+  .option('-m, --message <text>', 'why: recorded with the revision')
+  .option('--json', 'print JSON')
+  .action(async (file: string, o) => {
+    const text = readFileSync(resolve(file), 'utf8');
+    const q = new URLSearchParams();
+    if (o.dryRun) q.set('dry_run', 'true');
+    if (o.message) q.set('message', o.message);
+    const r = (await call(o, 'POST', `/config?${q}`, text, {
+      'content-type': 'application/yaml',
+      'x-portcullis-author': process.env.USER ?? 'cli',
+    })) as {
+      status: string;
+      revision?: RevisionMeta;
+      diff: ConfigDiff;
+    };
+    if (o.json) return print(r);
+    process.stdout.write(
+      `${r.status}${r.revision ? `: revision ${r.revision.id} (${r.revision.hash.slice(0, 12)})` : ''}\n${renderDiff(r.diff)}\n`,
+    );
+  });
+
+withAdmin(program.command('audit').description('list audit events'))
+  .option('--json', 'print JSON lines')
+  .action(async (o) => {
+    const r = (await call(o, 'GET', '/audit')) as {
+      events: { id: number; ts: string; actor: string; action: string; target: string }[];
+    };
+    for (const e of r.events)
+      process.stdout.write(
+        o.json ? `${JSON.stringify(e)}\n` : `${e.id}  ${e.ts}  ${e.actor}  ${e.action}  ${e.target}\n`,
+      );
+  });
+
+async function call(
+  o: { adminUrl?: string; adminTokenFile?: string },
+  method: string,
+  path: string,
+  body?: string,
+  headers?: Record<string, string>,
+) {
+  try {
+    return await adminCall(adminTarget(o), method, path, body, headers);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function print(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(
+      `configuration refused (${err.issues.length} error${err.issues.length === 1 ? '' : 's'}):\n`,
+    );
+    for (const i of err.issues) process.stderr.write(`  ${i.path}: ${i.message}\n`);
+  } else if (err instanceof AdminCallError) {
+    process.stderr.write(`error ${err.status} ${err.body.error?.code ?? ''}: ${err.message}\n`);
+    for (const i of err.body.error?.issues ?? []) process.stderr.write(`  ${i.path}: ${i.message}\n`);
+  } else process.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
+  process.exit(1);
+}
+
+program.parseAsync().catch(fail);

@@ -1,0 +1,284 @@
+import { type Static, Type as T } from '@sinclair/typebox';
+
+/** A string enum that validates as `enum` (one clear error) rather than a union of literals. */
+function OneOf<const V extends readonly string[]>(
+  values: V,
+  opts: { default?: V[number]; description: string },
+) {
+  return T.Unsafe<V[number]>({ type: 'string', enum: [...values], ...opts });
+}
+
+/**
+ * The one configuration schema. It yields the TypeScript types (Static<>), the validator
+ * (compiled with Ajv in validate.ts) and the reference table in docs/config.md
+ * (scripts/gen-docs.ts). Every field carries a description; unknown keys are errors.
+ */
+const strict = { additionalProperties: false } as const;
+const Name = T.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$',
+  description: 'Unique name: letters, digits, `.`, `_`, `-`.',
+});
+
+export const Target = T.Object(
+  {
+    url: T.String({
+      description: 'Base URL of the target, `http://host:port[/base-path]` or `https://...`.',
+      minLength: 1,
+    }),
+    weight: T.Integer({
+      minimum: 0,
+      maximum: 1000,
+      default: 1,
+      description: 'Share of traffic under `weighted` balancing. 0 drains the target.',
+    }),
+  },
+  strict,
+);
+
+export const Timeouts = T.Object(
+  {
+    connectMs: T.Integer({
+      minimum: 1,
+      default: 5000,
+      description: 'Time to open a TCP/TLS connection to a target.',
+    }),
+    readMs: T.Integer({
+      minimum: 1,
+      default: 60000,
+      description: 'Time to wait for response headers, and between two body chunks.',
+    }),
+    totalMs: T.Integer({
+      minimum: 1,
+      default: 120000,
+      description: 'Time for the whole upstream exchange, body included.',
+    }),
+  },
+  strict,
+);
+
+export const Retries = T.Object(
+  {
+    attempts: T.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 0,
+      description:
+        'Extra attempts after the first. Only idempotent methods without a request body are retried, and only before any byte went to the client.',
+    }),
+    backoffMs: T.Integer({
+      minimum: 0,
+      default: 50,
+      description: 'Base delay; attempt n waits backoffMs * 2^(n-1), with full jitter.',
+    }),
+    onStatuses: T.Array(T.Integer({ minimum: 500, maximum: 599 }), {
+      default: [502, 503, 504],
+      description: 'Upstream statuses that count as a failed attempt.',
+    }),
+  },
+  strict,
+);
+
+export const HealthChecks = T.Object(
+  {
+    passive: T.Optional(
+      T.Object(
+        {
+          failures: T.Integer({
+            minimum: 1,
+            default: 5,
+            description: 'Consecutive failures (connect errors, timeouts, 5xx) that eject a target.',
+          }),
+          cooldownMs: T.Integer({
+            minimum: 1,
+            default: 30000,
+            description: 'How long an ejected target stays out before it is tried again.',
+          }),
+        },
+        strict,
+      ),
+    ),
+    active: T.Optional(
+      T.Object(
+        {
+          path: T.String({ default: '/', description: 'Path probed with GET on each target.' }),
+          intervalMs: T.Integer({ minimum: 100, default: 5000, description: 'Time between probes.' }),
+          timeoutMs: T.Integer({ minimum: 1, default: 2000, description: 'Probe timeout.' }),
+          healthyStatuses: T.Array(T.Integer({ minimum: 100, maximum: 599 }), {
+            default: [200, 204],
+            description: 'Statuses that count as healthy.',
+          }),
+          unhealthyThreshold: T.Integer({
+            minimum: 1,
+            default: 2,
+            description: 'Failed probes in a row that mark a target unhealthy.',
+          }),
+          healthyThreshold: T.Integer({
+            minimum: 1,
+            default: 2,
+            description: 'Good probes in a row that mark it healthy again.',
+          }),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const Service = T.Object(
+  {
+    name: Name,
+    targets: T.Array(Target, { minItems: 1, description: 'Upstream targets.' }),
+    loadBalancing: OneOf(['round-robin', 'weighted', 'least-connections'], {
+      default: 'round-robin',
+      description:
+        'How a target is picked: `round-robin`, `weighted` (smooth weighted round-robin) or `least-connections`.',
+    }),
+    timeouts: T.Optional(Timeouts),
+    retries: T.Optional(Retries),
+    healthChecks: T.Optional(HealthChecks),
+    keepAliveMs: T.Integer({
+      minimum: 1,
+      default: 4000,
+      description: 'Idle keep-alive time of pooled upstream connections.',
+    }),
+    connections: T.Integer({ minimum: 1, default: 128, description: 'Maximum connections per target.' }),
+  },
+  strict,
+);
+
+export const Route = T.Object(
+  {
+    name: Name,
+    service: T.String({ description: 'Name of the service this route sends to.' }),
+    paths: T.Array(T.String({ pattern: '^/', maxLength: 2048 }), {
+      minItems: 1,
+      description:
+        'Paths. By default a prefix match on segment boundaries (`/hello` matches `/hello` and `/hello/x`, not `/helloworld`). `:name` segments capture parameters.',
+    }),
+    pathMatch: OneOf(['prefix', 'exact'], { default: 'prefix', description: '`prefix` or `exact`.' }),
+    hosts: T.Optional(
+      T.Array(T.String({ pattern: '^(\\*\\.)?[A-Za-z0-9.-]+(:\\d+)?$' }), {
+        description: 'Host names, exact or `*.example.com`. Absent: any host.',
+      }),
+    ),
+    methods: T.Optional(
+      T.Array(T.String({ pattern: '^[A-Z]+$' }), { description: 'HTTP methods. Absent: any method.' }),
+    ),
+    headers: T.Optional(
+      T.Record(T.String({ pattern: '^[A-Za-z0-9-]+$' }), T.String(), {
+        description: 'Headers that must be present with exactly this value.',
+      }),
+    ),
+    priority: T.Integer({
+      default: 0,
+      description: 'Tie-breaker between routes that match equally well: higher wins.',
+    }),
+    stripPath: T.Boolean({
+      default: false,
+      description: 'Remove the matched path prefix before sending upstream.',
+    }),
+    preserveHost: T.Boolean({
+      default: false,
+      description: "Send the client's Host header upstream instead of the target's.",
+    }),
+    version: T.Optional(T.String({ description: 'API version label, reported in the access log.' })),
+    lifecycle: OneOf(['active', 'deprecated', 'sunset'], {
+      default: 'active',
+      description: '`deprecated` adds `Deprecation: true`; `sunset` answers 410.',
+    }),
+  },
+  strict,
+);
+
+export const Scope = T.Union(
+  [
+    T.Literal('global'),
+    T.Object({ service: T.String() }, strict),
+    T.Object({ route: T.String() }, strict),
+    T.Object({ group: T.String() }, strict),
+    T.Object({ consumer: T.String() }, strict),
+  ],
+  {
+    description:
+      '`global`, `{ service }`, `{ route }`, `{ group }` or `{ consumer }`. The most specific wins.',
+  },
+);
+
+export const PolicyInstance = T.Object(
+  {
+    name: T.String({ description: 'The policy type, e.g. `ip-restriction`.' }),
+    id: T.Optional(
+      T.String({
+        pattern: '^[A-Za-z0-9._-]{1,128}$',
+        description: 'Instance id, to tell several instances of one type apart (defaults to the name).',
+      }),
+    ),
+    scope: T.Optional(Scope),
+    mode: OneOf(['enforce', 'shadow', 'off'], {
+      default: 'enforce',
+      description: '`enforce`, `shadow` (record would_deny, let it pass) or `off`.',
+    }),
+    config: T.Optional(
+      T.Record(T.String(), T.Unknown(), { description: "The policy's own settings; see docs/policies/." }),
+    ),
+  },
+  strict,
+);
+
+export const ConsumerDecl = T.Object(
+  {
+    name: Name,
+    groups: T.Optional(T.Array(T.String(), { description: 'Consumer groups.' })),
+    metadata: T.Optional(T.Record(T.String(), T.Unknown(), { description: 'Free attributes for policies.' })),
+  },
+  strict,
+);
+
+export const GatewaySettings = T.Object(
+  {
+    trustedProxies: T.Array(T.String(), {
+      default: [],
+      description:
+        'CIDRs of proxies in front of the gateway. Their X-Forwarded-For entries are believed when computing the client IP.',
+    }),
+    limits: T.Optional(
+      T.Object(
+        {
+          maxUrlLength: T.Integer({
+            minimum: 64,
+            default: 8192,
+            description: 'Longest request target accepted (414 beyond).',
+          }),
+        },
+        strict,
+      ),
+    ),
+  },
+  strict,
+);
+
+export const Config = T.Object(
+  {
+    services: T.Array(Service, { default: [], description: 'Upstream services.' }),
+    routes: T.Array(Route, { default: [], description: 'Routes from requests to services.' }),
+    policies: T.Array(PolicyInstance, {
+      default: [],
+      description: 'Policy instances and where they attach.',
+    }),
+    consumers: T.Optional(
+      T.Array(ConsumerDecl, {
+        description: 'Consumers upserted into the store on apply (data, not part of the revision).',
+      }),
+    ),
+    gateway: T.Optional(GatewaySettings),
+  },
+  { ...strict, $id: 'PortcullisConfig' },
+);
+
+export type Config = Static<typeof Config>;
+export type ServiceConfig = Static<typeof Service>;
+export type RouteConfig = Static<typeof Route>;
+export type PolicyConfig = Static<typeof PolicyInstance>;
+export type ScopeConfig = Static<typeof Scope>;
+export type ConsumerConfig = Static<typeof ConsumerDecl>;

@@ -1,0 +1,170 @@
+import type { Logger } from 'pino';
+import { resolveSecrets, type SecretEnv } from '../config/secrets.js';
+import type { Config, RouteConfig } from '../config/schema.js';
+import { checkConfig, type PolicyRegistry, scopeKey } from '../config/validate.js';
+import { buildCidrSet, type CidrSet } from '../net/ip.js';
+import { Router } from '../proxy/router.js';
+import { UpstreamService } from '../proxy/service.js';
+import { canonicalJson, sha256 } from './canonical.js';
+import { applies, buildChain, type Chain, type Instance, scopeLevel } from './chain.js';
+import type { Clock } from './clock.js';
+import type { Consumer } from './context.js';
+import { type ConfigIssue, ConfigError } from './errors.js';
+import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from './phases.js';
+
+export interface CompiledRoute {
+  readonly index: number;
+  readonly def: RouteConfig;
+  readonly service: UpstreamService;
+  /** The chain for requests with no consumer-specific policies. */
+  readonly chain: Chain;
+  /** Chains per consumer, built on first use (consumer- and group-scoped policies). */
+  chainFor(consumer: Consumer | undefined): Chain;
+}
+
+export interface CompiledRevision {
+  readonly id: number;
+  readonly hash: string;
+  /** The config as stored: secret references unresolved, consumers removed. */
+  readonly config: Config;
+  readonly router: Router<CompiledRoute>;
+  readonly routes: readonly CompiledRoute[];
+  readonly services: ReadonlyMap<string, UpstreamService>;
+  readonly trustedProxies: CidrSet;
+  readonly maxUrlLength: number;
+  readonly secrets: ReadonlySet<string>;
+}
+
+export interface CompileDeps {
+  registry: PolicyRegistry;
+  clock: Clock;
+  logger: Logger;
+  secretEnv?: SecretEnv;
+  /** Services of the running revision, by hash, to reuse their pools and health. */
+  liveServices?: ReadonlyMap<string, UpstreamService>;
+}
+
+/** The part of a config that makes a revision: consumers are data, not revisioned. */
+export function revisionConfig(config: Config): Config {
+  const { consumers: _consumers, ...rest } = config;
+  return rest as Config;
+}
+
+/** Validation only: every issue, nothing started. Used by `portcullis validate` and dry runs. */
+export function checkOnly(input: unknown, deps: CompileDeps): ConfigIssue[] {
+  try {
+    const c = compile(input, 0, deps);
+    // Close only services that were created for this check.
+    for (const s of c.services.values()) if (!deps.liveServices?.has(s.hash)) void s.close();
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+}
+
+/**
+ * Validates and compiles a config into a revision ready to serve. Throws ConfigError with every
+ * issue. Nothing here runs per request: routers, chains, CIDR sets and policy handlers are built
+ * once. Services whose config is unchanged are taken over from the running revision.
+ */
+export function compile(input: unknown, id: number, deps: CompileDeps): CompiledRevision {
+  const { config, issues } = checkConfig(input, deps.registry);
+  if (issues.length) throw new ConfigError(issues);
+  const stored = revisionConfig(config);
+  const hash = sha256(canonicalJson(stored));
+  const resolved = resolveSecrets(stored, deps.secretEnv);
+  if (resolved.issues.length) throw new ConfigError(resolved.issues);
+  const cfg = resolved.value as Config;
+
+  const gatewayIssues: ConfigIssue[] = [];
+  const trusted = buildCidrSet(cfg.gateway?.trustedProxies ?? []);
+  for (const i of trusted.invalid)
+    gatewayIssues.push({ path: `/gateway/trustedProxies/${i}`, message: 'not an IP address or CIDR' });
+
+  const instances: Instance[] = [];
+  const policyDeps = {
+    logger: deps.logger,
+    clock: deps.clock,
+    gateway: { trustedProxies: cfg.gateway?.trustedProxies ?? [] },
+  };
+  cfg.policies.forEach((p, order) => {
+    if (p.mode === 'off') return;
+    const mod = deps.registry.get(p.name)!;
+    let handlers: Instance['handlers'];
+    try {
+      handlers = mod.create(p.config ?? {}, policyDeps);
+    } catch (err) {
+      gatewayIssues.push({ path: `/policies/${order}/config`, message: (err as Error).message });
+      return;
+    }
+    const level = scopeLevel(p.scope);
+    if (level >= 3) {
+      const early = (Object.keys(handlers) as Phase[]).filter(
+        (ph) => PHASE_INDEX[ph] < PHASE_INDEX[FIRST_CONSUMER_PHASE],
+      );
+      if (early.length)
+        gatewayIssues.push({
+          path: `/policies/${order}/scope`,
+          message: `'${p.name}' runs in phase ${early.join(', ')}, before the consumer is known; it cannot be scoped to a consumer or group`,
+        });
+    }
+    const id = p.id ?? p.name;
+    instances.push({
+      order,
+      policy: p.name,
+      id,
+      label: id === p.name ? p.name : `${p.name}#${id}`,
+      scope: p.scope ?? 'global',
+      scopeText: scopeKey(p.scope),
+      level,
+      mode: p.mode,
+      priority: mod.priority,
+      handlers,
+    });
+  });
+  if (gatewayIssues.length) throw new ConfigError(gatewayIssues);
+
+  const services = new Map<string, UpstreamService>();
+  for (const s of cfg.services) {
+    const h = sha256(canonicalJson(s));
+    services.set(s.name, deps.liveServices?.get(h) ?? new UpstreamService(s, h, deps.clock, deps.logger));
+  }
+
+  const personal = instances.filter((i) => i.level >= 3);
+  const routes: CompiledRoute[] = cfg.routes.map((def, index) => {
+    const base = instances.filter((i) => i.level < 3 && applies(i, def.name, def.service));
+    const chain = buildChain(base);
+    const cache = new Map<string, Chain>();
+    return {
+      index,
+      def,
+      service: services.get(def.service)!,
+      chain,
+      chainFor(consumer) {
+        if (!consumer || personal.length === 0) return chain;
+        const key = `${consumer.name}\0${consumer.groups.join(',')}`;
+        let c = cache.get(key);
+        if (!c) {
+          const mine = personal.filter((i) => applies(i, def.name, def.service, consumer));
+          c = mine.length ? buildChain([...base, ...mine]) : chain;
+          if (cache.size > 10_000) cache.clear();
+          cache.set(key, c);
+        }
+        return c;
+      },
+    };
+  });
+
+  return {
+    id,
+    hash,
+    config: stored,
+    router: new Router(routes),
+    routes,
+    services,
+    trustedProxies: trusted.set,
+    maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
+    secrets: resolved.secrets,
+  };
+}

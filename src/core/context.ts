@@ -1,0 +1,176 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { ERRORS, type ErrorCode, PhaseError } from './errors.js';
+import type { Phase } from './phases.js';
+import type { Allow, Decision, Mode, Rejection, ShortCircuit } from './policy.js';
+
+export interface Consumer {
+  id: string;
+  name: string;
+  groups: string[];
+  metadata: Record<string, unknown>;
+}
+
+/** The read-only view of the incoming request that policies see. */
+export interface RequestView {
+  readonly id: string;
+  readonly method: string;
+  /** Normalised path (dot segments removed), without the query string. */
+  readonly path: string;
+  /** The query string without its leading `?` ('' when none). */
+  readonly rawQuery: string;
+  readonly host: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The client's address, after trusted-proxy handling of X-Forwarded-For. */
+  readonly clientIp: string;
+  /** The TCP peer's address. */
+  readonly remoteAddress: string;
+  readonly protocol: 'http' | 'https';
+  /** Epoch milliseconds at which the gateway received the request. */
+  readonly time: number;
+  /** Path parameters of the matched route (`/users/:id`). */
+  readonly params: Record<string, string | undefined>;
+  readonly route: string;
+  readonly service: string;
+}
+
+/** The upstream's answer, as policies in `response` see it. */
+export interface ResponseView {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface RejectOptions {
+  rule?: string;
+  detail?: string;
+  headers?: Record<string, string>;
+  message?: string;
+  status?: number;
+}
+
+/** A rejection value with the registry's status, unless overridden. */
+export function rejection(code: ErrorCode, opts: RejectOptions = {}): Rejection {
+  return {
+    kind: 'reject',
+    code,
+    status: opts.status ?? ERRORS[code].status,
+    rule: opts.rule,
+    detail: opts.detail,
+    headers: opts.headers,
+    message: opts.message,
+  };
+}
+
+const BEFORE_UPSTREAM: readonly Phase[] = [
+  'request',
+  'auth',
+  'authz',
+  'rateLimit',
+  'validate',
+  'transform',
+  'upstream',
+];
+const BEFORE_HEADERS_SENT: readonly Phase[] = [...BEFORE_UPSTREAM, 'response'];
+
+/**
+ * The small, stable API a policy talks to. One instance per request. Calls that change the
+ * request or the response check the phase they are made in, and do nothing in shadow mode:
+ * a shadow policy decides and records, it does not act.
+ */
+export class PolicyContext {
+  phase: Phase = 'request';
+  consumer: Consumer | undefined = undefined;
+  readonly decisions: Decision[] = [];
+  /** Headers sent to the upstream. Mutable through setRequestHeader/removeRequestHeader. */
+  readonly upstreamHeaders: Record<string, string | string[] | undefined>;
+  /** Headers added to the client's response. */
+  readonly responseHeaders: Record<string, string> = {};
+  /** The upstream's answer; set before `response` runs. */
+  response: ResponseView | undefined = undefined;
+  /** Cap on the request body, enforced while streaming. */
+  bodyLimit: number | undefined = undefined;
+  /** Free per-request state, keyed by policy. */
+  readonly state = new Map<string, unknown>();
+  /** True while the running policy is enforced; false while it is shadowed. */
+  acting = true;
+  /** The instance currently running, for error messages. */
+  currentPolicy = '';
+  /** The request id in use (a policy may replace the one the gateway chose). */
+  requestId: string;
+  /** Whether the id is returned to the client in X-Request-Id. */
+  echoRequestId = true;
+
+  constructor(
+    readonly request: RequestView,
+    upstreamHeaders: Record<string, string | string[] | undefined>,
+    private readonly clock: { now(): number },
+  ) {
+    this.upstreamHeaders = upstreamHeaders;
+    this.requestId = request.id;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  reject(code: ErrorCode, opts: RejectOptions = {}): Rejection {
+    return rejection(code, opts);
+  }
+
+  respond(status: number, headers: Record<string, string>, body = '', rule?: string): ShortCircuit {
+    this.check('respond', BEFORE_UPSTREAM);
+    return { kind: 'respond', status, headers, body, rule };
+  }
+
+  allow(rule: string): Allow {
+    return { kind: 'allow', rule };
+  }
+
+  setConsumer(consumer: Consumer): void {
+    this.check('setConsumer', ['auth']);
+    if (this.acting) this.consumer = consumer;
+  }
+
+  setRequestHeader(name: string, value: string): void {
+    this.check('setRequestHeader', BEFORE_UPSTREAM);
+    if (this.acting) this.upstreamHeaders[name.toLowerCase()] = value;
+  }
+
+  removeRequestHeader(name: string): void {
+    this.check('removeRequestHeader', BEFORE_UPSTREAM);
+    if (this.acting) delete this.upstreamHeaders[name.toLowerCase()];
+  }
+
+  setRequestId(id: string): void {
+    this.check('setRequestId', ['request']);
+    if (!this.acting) return;
+    this.requestId = id;
+    this.upstreamHeaders['x-request-id'] = id;
+  }
+
+  suppressIdEcho(): void {
+    this.check('suppressIdEcho', ['request']);
+    if (this.acting) this.echoRequestId = false;
+  }
+
+  setResponseHeader(name: string, value: string): void {
+    this.check('setResponseHeader', BEFORE_HEADERS_SENT);
+    if (this.acting) this.responseHeaders[name.toLowerCase()] = value;
+  }
+
+  limitBody(maxBytes: number): void {
+    this.check('limitBody', ['request', 'auth', 'authz', 'rateLimit', 'validate']);
+    if (this.acting)
+      this.bodyLimit = this.bodyLimit === undefined ? maxBytes : Math.min(this.bodyLimit, maxBytes);
+  }
+
+  /** Sets the mode of the policy about to run; used by the pipeline only. */
+  enter(phase: Phase, mode: Mode, policy: string): void {
+    this.phase = phase;
+    this.acting = mode === 'enforce';
+    this.currentPolicy = policy;
+  }
+
+  private check(call: string, allowed: readonly Phase[]): void {
+    if (!allowed.includes(this.phase)) throw new PhaseError(call, this.phase, allowed);
+  }
+}

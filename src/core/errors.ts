@@ -1,0 +1,151 @@
+/**
+ * Every error the gateway answers with, in one registry. A code is never reused or renamed:
+ * clients and dashboards key on it. docs/errors.md is generated from this file (npm run docs).
+ */
+export interface ErrorSpec {
+  status: number;
+  /** What the client is told. Short, and never the cause in detail. */
+  message: string;
+  /** What the operator should do. Rendered in docs/errors.md. */
+  fix: string;
+}
+
+export const ERRORS = {
+  PCS_ERR_ROUTE_NOT_FOUND: {
+    status: 404,
+    message: 'No route matches the request',
+    fix: 'Check the route paths, hosts, methods and headers in the active revision (`portcullis revisions`, `GET /config`).',
+  },
+  PCS_ERR_ROUTE_SUNSET: {
+    status: 410,
+    message: 'This API has been retired',
+    fix: 'The route has `lifecycle: sunset`. Move clients to its successor, or set the route back to `deprecated`.',
+  },
+  PCS_ERR_BAD_REQUEST: {
+    status: 400,
+    message: 'Malformed request',
+    fix: 'The client sent HTTP the gateway cannot parse (bad request line, invalid header characters, conflicting Content-Length and Transfer-Encoding). Fix the client.',
+  },
+  PCS_ERR_HEADERS_TOO_LARGE: {
+    status: 431,
+    message: 'Request headers too large',
+    fix: 'Raise `gateway.limits.maxHeaderBytes` if the client legitimately sends large headers.',
+  },
+  PCS_ERR_URI_TOO_LONG: {
+    status: 414,
+    message: 'Request URI too long',
+    fix: 'Raise `gateway.limits.maxUrlLength` if the client legitimately sends long URLs.',
+  },
+  PCS_ERR_REQUEST_TIMEOUT: {
+    status: 408,
+    message: 'Request not received in time',
+    fix: 'The client was too slow sending headers or body. Raise `gateway.timeouts` only if slow clients are legitimate.',
+  },
+  PCS_ERR_CLIENT_ABORTED: {
+    status: 499,
+    message: 'Client closed the request',
+    fix: 'Nothing to fix on the gateway: the client went away before the answer. Logged and counted only.',
+  },
+  PCS_ERR_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    message: 'Upstream unavailable',
+    fix: 'The gateway could not connect to the upstream target or the connection was reset. Check the target URL and that the service is up.',
+  },
+  PCS_ERR_UPSTREAM_TIMEOUT: {
+    status: 504,
+    message: 'Upstream timed out',
+    fix: 'The upstream did not answer within the service timeouts (`timeouts.connectMs`, `readMs`, `totalMs`). Raise them or fix the upstream.',
+  },
+  PCS_ERR_NO_HEALTHY_UPSTREAM: {
+    status: 503,
+    message: 'No healthy upstream',
+    fix: 'Every target of the service is ejected by passive or active health checks. See `GET /status` for target health.',
+  },
+  PCS_ERR_UPSTREAM_BAD_RESPONSE: {
+    status: 502,
+    message: 'Upstream sent an invalid response',
+    fix: 'The upstream closed the connection or answered with malformed HTTP. Check the upstream logs.',
+  },
+  PCS_ERR_POLICY_FAILURE: {
+    status: 500,
+    message: 'Internal gateway error',
+    fix: 'A policy raised an unexpected error. The access log and the error log name the policy and the cause; please report it.',
+  },
+  PCS_ERR_IP_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: 'The client IP matched a deny rule or no allow rule of `ip-restriction`. The access log names the rule.',
+  },
+  PCS_ERR_BODY_TOO_LARGE: {
+    status: 413,
+    message: 'Request body too large',
+    fix: 'The body exceeded `request-size-limit.maxBodyBytes`. Raise the limit for the route if such bodies are legitimate.',
+  },
+  PCS_ERR_CORS_ORIGIN_DENIED: {
+    status: 403,
+    message: 'Origin not allowed',
+    fix: 'The `Origin` header is not in the `cors.origins` list of the route. Add it if the site is trusted.',
+  },
+  PCS_ERR_ADMIN_UNAUTHORIZED: {
+    status: 401,
+    message: 'Missing or invalid admin token',
+    fix: 'Send `Authorization: Bearer <token>` with the token given at start (`PORTCULLIS_ADMIN_TOKEN` or `--admin-token-file`).',
+  },
+  PCS_ERR_CONFIG_INVALID: {
+    status: 400,
+    message: 'Configuration refused',
+    fix: 'The body lists every error by JSON path. Fix them and apply again; the running revision was not changed.',
+  },
+  PCS_ERR_ADMIN_BAD_INPUT: {
+    status: 400,
+    message: 'Invalid request to the admin API',
+    fix: 'The request body or parameters do not match the admin API schema (`GET /openapi.json`).',
+  },
+  PCS_ERR_ADMIN_NOT_FOUND: {
+    status: 404,
+    message: 'Not found',
+    fix: 'The revision, consumer or endpoint does not exist.',
+  },
+  PCS_ERR_ADMIN_CONFLICT: {
+    status: 409,
+    message: 'Conflict',
+    fix: 'The object already exists, or was changed concurrently. Read it again and retry.',
+  },
+  PCS_ERR_ADMIN_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'Admin request body too large',
+    fix: 'Admin request bodies are capped at `admin.maxBodyBytes` (default 10 MiB).',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The JSON body every gateway-made error carries. */
+export function errorBody(code: ErrorCode, requestId: string, message?: string): string {
+  return JSON.stringify({
+    error: { code, message: message ?? ERRORS[code].message, request_id: requestId },
+  });
+}
+
+/** Thrown by a policy that calls the context API outside the phases the call is allowed in. */
+export class PhaseError extends Error {
+  constructor(call: string, phase: string, allowed: readonly string[]) {
+    super(`${call}() is not allowed in phase '${phase}' (allowed: ${allowed.join(', ')})`);
+    this.name = 'PhaseError';
+  }
+}
+
+/** A config that cannot become a revision. Carries every error, by JSON path. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(
+      `configuration refused: ${issues.length} error(s)\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}

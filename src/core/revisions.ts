@@ -1,0 +1,235 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { SecretEnv } from '../config/secrets.js';
+import type { PolicyRegistry } from '../config/validate.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { UpstreamService } from '../proxy/service.js';
+import type { RevisionMeta, Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import { type CompiledRevision, compile } from './compile.js';
+import { type ConfigDiff, diffConfigs } from './diff.js';
+import { ConfigError } from './errors.js';
+
+export interface ApplyOptions {
+  author: string;
+  message?: string;
+  dryRun?: boolean;
+}
+
+export interface ApplyResult {
+  status: 'applied' | 'unchanged' | 'dry-run';
+  revision: RevisionMeta | undefined;
+  diff: ConfigDiff;
+}
+
+export interface RevisionDeps {
+  store: Store;
+  registry: PolicyRegistry;
+  clock: Clock;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  secretEnv?: SecretEnv;
+  /** How long a replaced upstream pool is kept for requests still running on the old revision. */
+  drainMs?: number;
+}
+
+const EMPTY: Config = { services: [], routes: [], policies: [] };
+
+/**
+ * The revision machinery: apply (validate -> compile -> store -> swap one reference), rollback,
+ * diff. Applies are serialised; a request reads `current` once and finishes on that revision.
+ */
+export class Revisions {
+  private live: CompiledRevision | undefined;
+  private meta: RevisionMeta | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly retiring = new Set<UpstreamService>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly deps: RevisionDeps) {}
+
+  get current(): CompiledRevision {
+    if (!this.live) throw new Error('no revision loaded: call init() first');
+    return this.live;
+  }
+
+  get active(): RevisionMeta | undefined {
+    return this.meta;
+  }
+
+  /**
+   * Loads the active revision from the store. A config given at start (the `--config` file) is
+   * then applied over it; when it is the same, nothing changes.
+   */
+  async init(boot?: { config: unknown; author: string; message: string }): Promise<void> {
+    const id = await this.deps.store.getActiveRevisionId();
+    const rec = id !== undefined ? await this.deps.store.getRevision(id) : undefined;
+    if (rec) {
+      try {
+        this.swap(this.compile(rec.config, rec.id), rec);
+      } catch (err) {
+        if (!boot) throw err;
+        this.deps.logger.error(
+          { revision: rec.id, err: String(err) },
+          'stored revision does not compile; starting from the given config',
+        );
+      }
+    }
+    if (boot) await this.apply(boot.config, { author: boot.author, message: boot.message });
+    if (!this.live) this.swap(this.compile(EMPTY, 0), undefined);
+  }
+
+  apply(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
+    return this.serial(() => this.applyNow(input, opts));
+  }
+
+  rollback(id: number, author: string): Promise<RevisionMeta> {
+    return this.serial(async () => {
+      const rec = await this.deps.store.getRevision(id);
+      if (!rec) throw new NotFoundError(`revision ${id} not found`);
+      const before = this.meta;
+      const compiled = this.compile(rec.config, rec.id);
+      await this.deps.store.setActiveRevisionId(rec.id);
+      this.swap(compiled, rec);
+      await this.deps.store.appendAudit({
+        actor: author,
+        action: 'revision.rollback',
+        target: `revision/${rec.id}`,
+        beforeHash: before?.hash ?? null,
+        afterHash: rec.hash,
+        detail: { from: before?.id ?? null, to: rec.id },
+      });
+      this.deps.logger.info({ from: before?.id, to: rec.id, hash: rec.hash }, 'rolled back');
+      return rec;
+    });
+  }
+
+  async diff(a: number, b: number): Promise<ConfigDiff> {
+    const [ra, rb] = await Promise.all([this.deps.store.getRevision(a), this.deps.store.getRevision(b)]);
+    if (!ra) throw new NotFoundError(`revision ${a} not found`);
+    if (!rb) throw new NotFoundError(`revision ${b} not found`);
+    return diffConfigs(ra.config, rb.config);
+  }
+
+  /** Closes the pools of every revision this manager served. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    const all = new Set<UpstreamService>(this.retiring);
+    for (const s of this.live?.services.values() ?? []) all.add(s);
+    await Promise.allSettled([...all].map((s) => s.close()));
+  }
+
+  private async applyNow(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
+    let compiled: CompiledRevision;
+    try {
+      compiled = this.compile(input, 0);
+    } catch (err) {
+      if (err instanceof ConfigError) this.deps.metrics.applies.labels('refused').inc();
+      throw err;
+    }
+    const previous = this.live?.config ?? EMPTY;
+    const diff = diffConfigs(previous, compiled.config);
+    if (opts.dryRun) {
+      this.discard(compiled);
+      return { status: 'dry-run', revision: undefined, diff };
+    }
+    const consumers = (input as Config).consumers;
+    if (consumers?.length) await this.importConsumers(consumers, opts.author);
+    if (this.meta && compiled.hash === this.meta.hash) {
+      this.discard(compiled);
+      this.deps.metrics.applies.labels('unchanged').inc();
+      return { status: 'unchanged', revision: this.meta, diff };
+    }
+    const createdAt = new Date(this.deps.clock.now()).toISOString();
+    const rec = {
+      hash: compiled.hash,
+      parent: this.meta?.id ?? null,
+      author: opts.author,
+      message: opts.message ?? '',
+      createdAt,
+      config: compiled.config,
+    };
+    const id = await this.deps.store.insertRevision(rec);
+    await this.deps.store.setActiveRevisionId(id);
+    const before = this.meta;
+    this.swap({ ...compiled, id }, { id, ...rec });
+    await this.deps.store.appendAudit({
+      actor: opts.author,
+      action: 'revision.apply',
+      target: `revision/${id}`,
+      beforeHash: before?.hash ?? null,
+      afterHash: compiled.hash,
+      detail: { message: rec.message, parent: rec.parent },
+    });
+    this.deps.metrics.applies.labels('applied').inc();
+    this.deps.logger.info({ revision: id, hash: compiled.hash, author: opts.author }, 'revision applied');
+    return { status: 'applied', revision: this.meta, diff };
+  }
+
+  private async importConsumers(consumers: NonNullable<Config['consumers']>, author: string): Promise<void> {
+    const changed: string[] = [];
+    for (const c of consumers) {
+      const prior = await this.deps.store.getConsumer(c.name);
+      const groups = c.groups ?? [];
+      const metadata = c.metadata ?? {};
+      if (
+        prior &&
+        JSON.stringify(prior.groups) === JSON.stringify(groups) &&
+        JSON.stringify(prior.metadata) === JSON.stringify(metadata)
+      )
+        continue;
+      await this.deps.store.upsertConsumer({ name: c.name, groups, metadata });
+      changed.push(c.name);
+    }
+    if (changed.length)
+      await this.deps.store.appendAudit({
+        actor: author,
+        action: 'consumer.import',
+        target: 'consumers',
+        detail: { names: changed },
+      });
+  }
+
+  private compile(input: unknown, id: number): CompiledRevision {
+    const live = new Map<string, UpstreamService>();
+    for (const s of [...(this.live?.services.values() ?? []), ...this.retiring]) live.set(s.hash, s);
+    return compile(input, id, { ...this.deps, liveServices: live });
+  }
+
+  /** The atomic swap: one reference. Then retire pools the new revision no longer uses. */
+  private swap(next: CompiledRevision, meta: RevisionMeta | undefined): void {
+    const prev = this.live;
+    this.live = next;
+    this.meta = meta;
+    for (const s of next.services.values()) {
+      this.retiring.delete(s);
+      s.start();
+    }
+    if (meta) this.deps.metrics.setActiveRevision(meta.id, meta.hash);
+    if (!prev) return;
+    const kept = new Set(next.services.values());
+    for (const s of prev.services.values()) {
+      if (kept.has(s)) continue;
+      this.retiring.add(s);
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (this.retiring.delete(s)) void s.close();
+      }, this.deps.drainMs ?? 60_000);
+      t.unref();
+      this.timers.add(t);
+    }
+  }
+
+  private discard(c: CompiledRevision): void {
+    const live = new Set(this.live?.services.values() ?? []);
+    for (const s of c.services.values()) if (!live.has(s)) void s.close();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+export class NotFoundError extends Error {}

@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { AdminToken } from './admin/auth.js';
+import { createAdminServer } from './admin/server.js';
+import { readConfigFile } from './config/load.js';
+import type { SecretEnv } from './config/secrets.js';
+import { watchConfigFile } from './config/watch.js';
+import { type Clock, systemClock } from './core/clock.js';
+import type { PolicyModule } from './core/policy.js';
+import { Revisions } from './core/revisions.js';
+import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
+import { GatewayMetrics } from './observability/metrics.js';
+import { policyRegistry } from './policies/index.js';
+import { createDataPlane, DEFAULT_LIMITS, type ServerLimits } from './proxy/server.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
+
+export interface GatewayOptions {
+  /** A config object to apply at start (takes precedence over configFile). */
+  config?: unknown;
+  /** A YAML or JSON file applied at start, and re-applied when it changes if `watch`. */
+  configFile?: string;
+  watch?: boolean;
+  host?: string;
+  port?: number;
+  adminHost?: string;
+  adminPort?: number;
+  /** Admin token; when absent one is generated and `generatedAdminToken` holds it. */
+  adminToken?: string;
+  /** Directory for the SQLite store (default ./data); `store` overrides. */
+  dataDir?: string;
+  store?: Store;
+  clock?: Clock;
+  logSink?: LogSink;
+  accessLogSink?: LogSink;
+  logLevel?: string;
+  policies?: readonly PolicyModule[];
+  secretEnv?: SecretEnv;
+  limits?: Partial<ServerLimits>;
+  drainMs?: number;
+  random?: () => number;
+  author?: string;
+}
+
+/** One gateway: data plane, admin API, store and revision machinery. */
+export class Gateway {
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly store: Store;
+  readonly revisions: Revisions;
+  readonly clock: Clock;
+  readonly generatedAdminToken: string | undefined;
+  private readonly token: AdminToken;
+  private data: Server | undefined;
+  private admin: Server | undefined;
+  private watcher: { close(): void; settled(): Promise<void> } | undefined;
+
+  constructor(private readonly opts: GatewayOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.logger = createLogger({ sink: opts.logSink, level: opts.logLevel });
+    this.metrics = new GatewayMetrics({ defaultMetrics: !opts.logSink });
+    this.store =
+      opts.store ?? new SqliteStore(join(opts.dataDir ?? 'data', 'portcullis.db'), () => this.clock.now());
+    this.revisions = new Revisions({
+      store: this.store,
+      registry: policyRegistry(opts.policies),
+      clock: this.clock,
+      logger: this.logger,
+      metrics: this.metrics,
+      secretEnv: opts.secretEnv,
+      drainMs: opts.drainMs,
+    });
+    if (!opts.adminToken) this.generatedAdminToken = randomBytes(24).toString('base64url');
+    this.token = new AdminToken(opts.adminToken ?? this.generatedAdminToken!);
+  }
+
+  async start(): Promise<{ port: number; adminPort: number }> {
+    const o = this.opts;
+    const author = o.author ?? 'startup';
+    const config = o.config ?? (o.configFile ? readConfigFile(o.configFile) : undefined);
+    await this.revisions.init(
+      config === undefined
+        ? undefined
+        : { config, author, message: o.configFile ? `start: ${o.configFile}` : 'start' },
+    );
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.data = createDataPlane(
+      {
+        current: () => this.revisions.current,
+        clock: this.clock,
+        logger: this.logger,
+        accessLog: createAccessLog({ sink: o.accessLogSink }),
+        metrics: this.metrics,
+        protocol: 'http',
+        random: o.random,
+      },
+      limits,
+    );
+    this.admin = createAdminServer({
+      revisions: this.revisions,
+      store: this.store,
+      metrics: this.metrics,
+      token: this.token,
+      logger: this.logger,
+      clock: this.clock,
+      startedAt: this.clock.now(),
+    });
+    const port = await listen(this.data, o.port ?? 8080, o.host ?? '0.0.0.0');
+    const adminPort = await listen(this.admin, o.adminPort ?? 8081, o.adminHost ?? '127.0.0.1');
+    if (o.configFile && o.watch) {
+      this.watcher = watchConfigFile(
+        o.configFile,
+        (c) => this.revisions.apply(c, { author: 'file-watcher', message: `file changed: ${o.configFile}` }),
+        this.logger,
+      );
+    }
+    this.logger.info({ port, adminPort, revision: this.revisions.active?.id }, 'portcullis started');
+    return { port, adminPort };
+  }
+
+  /** Waits for the file watcher's pending apply, if any (for tests). */
+  watcherSettled(): Promise<void> {
+    return this.watcher?.settled() ?? Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    await Promise.all([close(this.data), close(this.admin)]);
+    await this.revisions.close();
+    await this.store.close();
+    this.logger.flush?.();
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function close(server: Server | undefined): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}

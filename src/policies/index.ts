@@ -1,0 +1,19 @@
+import type { PolicyModule } from '../core/policy.js';
+import { cors } from './cors/policy.js';
+import { ipRestriction } from './ip-restriction/policy.js';
+import { requestId } from './request-id/policy.js';
+import { requestSizeLimit } from './request-size-limit/policy.js';
+
+/** The built-in policies. Later modules register here; tests may pass a registry of their own. */
+export const BUILTIN_POLICIES: readonly PolicyModule[] = [
+  ipRestriction,
+  cors,
+  requestSizeLimit,
+  requestId,
+] as PolicyModule[];
+
+export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {
+  const m = new Map<string, PolicyModule>();
+  for (const p of [...BUILTIN_POLICIES, ...extra]) m.set(p.name, p);
+  return m;
+}

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { ChainEntry } from '../core/chain.js';
+import type { Clock } from '../core/clock.js';
+import type { CompiledRevision } from '../core/compile.js';
+import { PolicyContext, type RequestView, rejection } from '../core/context.js';
+import type { ErrorCode } from '../core/errors.js';
+import { PHASE_INDEX, FIRST_CONSUMER_PHASE } from '../core/phases.js';
+import { type DecisionSink, runPhase } from '../core/pipeline.js';
+import { clientIpFrom } from '../net/client-ip.js';
+import { normalizeIp, parseIp } from '../net/ip.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { Exchange } from './exchange.js';
+import { forward } from './forward.js';
+import { addForwarded, endToEnd } from './headers.js';
+import { acceptableRequestId, normalizePath } from './path.js';
+import { Responder } from './respond.js';
+
+export interface HandlerDeps {
+  /** The revision being served; read once per request, so in-flight requests keep theirs. */
+  current(): CompiledRevision;
+  clock: Clock;
+  logger: Logger;
+  accessLog: Logger;
+  metrics: GatewayMetrics;
+  protocol: 'http' | 'https';
+  random?: () => number;
+}
+
+const LAST_REQUEST_PHASE = PHASE_INDEX.upstream;
+const CONSUMER_PHASE = PHASE_INDEX[FIRST_CONSUMER_PHASE];
+
+/** Builds the data plane's request handler. */
+export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { clock, metrics, logger, accessLog } = deps;
+  const respond = new Responder();
+  const sink: DecisionSink = {
+    countDecision: (p, m, o) => metrics.countDecision(p, m, o),
+    policyError: (e: ChainEntry, err) =>
+      logger.error(
+        { policy: e.instance.label, phase: e.phase, err: (err as Error)?.stack ?? String(err) },
+        'policy failed',
+      ),
+  };
+  const fwd = {
+    sink,
+    respond,
+    metrics,
+    monotonic: () => clock.monotonic(),
+    random: deps.random ?? Math.random,
+  };
+
+  function finish(x: Exchange, req: IncomingMessage, res: ServerResponse): void {
+    if (x.done) return;
+    x.done = true;
+    const complete = res.writableFinished;
+    if (!complete) {
+      x.abort?.('client-gone');
+      x.code ??= 'PCS_ERR_CLIENT_ABORTED';
+      metrics.clientErrors.labels('aborted').inc();
+    }
+    const status = complete ? res.statusCode : 499;
+    const ms = clock.monotonic() - x.start;
+    const ctx = x.ctx;
+    if (ctx) runLogPhase(x, ctx);
+    metrics.countRequest(x.route || '(none)', status, ms / 1000);
+    accessLog.info({
+      request_id: ctx?.requestId ?? x.id,
+      method: req.method,
+      host: req.headers.host,
+      path: ctx?.request.path ?? req.url,
+      route: x.route || undefined,
+      service: x.service || undefined,
+      consumer: ctx?.consumer?.name,
+      client_ip: ctx?.request.clientIp ?? normalizeIp(req.socket.remoteAddress ?? ''),
+      status,
+      upstream_status: x.upstreamStatus || undefined,
+      upstream_target: x.upstreamTarget || undefined,
+      duration_ms: Math.round(ms * 1000) / 1000,
+      upstream_ms: x.upstreamMs >= 0 ? Math.round(x.upstreamMs * 1000) / 1000 : undefined,
+      bytes_in: Number(req.headers['content-length'] ?? 0) || undefined,
+      bytes_out: x.bytesOut,
+      revision: x.revision,
+      decisions: ctx?.decisions.length ? ctx.decisions : undefined,
+      error: x.code,
+      detail: x.detail,
+    });
+  }
+
+  function runLogPhase(x: Exchange, ctx: PolicyContext): void {
+    const entries = x.chain?.[PHASE_INDEX.log];
+    if (!entries?.length) return;
+    for (const e of entries) {
+      ctx.enter('log', e.instance.mode, e.instance.label);
+      try {
+        const r = e.fn(ctx);
+        if (r instanceof Promise) r.catch((err) => sink.policyError(e, err));
+      } catch (err) {
+        sink.policyError(e, err);
+      }
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rev = deps.current();
+    const x = new Exchange(clock.monotonic(), clock.now(), rev.id);
+    res.once('close', () => finish(x, req, res));
+    const rid = req.headers['x-request-id'];
+    x.id = acceptableRequestId(rid) ? rid : randomUUID();
+
+    let url = req.url ?? '/';
+    if (url.length > rev.maxUrlLength) return respondBare(x, res, 'PCS_ERR_URI_TOO_LONG');
+    if (url[0] !== '/') {
+      // absolute-form (a client that takes us for a forward proxy): route on its path.
+      try {
+        const u = new URL(url);
+        url = u.pathname + u.search;
+      } catch {
+        return respondBare(x, res, 'PCS_ERR_BAD_REQUEST');
+      }
+    }
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const rawQuery = q < 0 ? '' : url.slice(q + 1);
+    const path = normalizePath(rawPath);
+    if (path === undefined) return respondBare(x, res, 'PCS_ERR_BAD_REQUEST', 'path climbs above the root');
+    const host = req.headers.host ?? '';
+    const method = req.method ?? 'GET';
+    const match = rev.router.find(method, host, path, req.headers);
+    if (!match) {
+      if (path.includes('%')) {
+        try {
+          decodeURI(path);
+        } catch {
+          return respondBare(x, res, 'PCS_ERR_BAD_REQUEST', 'invalid percent-encoding in path');
+        }
+      }
+      return respondBare(x, res, 'PCS_ERR_ROUTE_NOT_FOUND');
+    }
+    const route = match.route;
+    x.route = route.def.name;
+    x.service = route.def.service;
+    if (route.def.lifecycle === 'sunset') return respondBare(x, res, 'PCS_ERR_ROUTE_SUNSET');
+
+    const peer = normalizeIp(req.socket.remoteAddress ?? '');
+    const peerTrusted = rev.trustedProxies.size > 0 && rev.trustedProxies.match(parseIp(peer)) !== undefined;
+    const headers = endToEnd(req.headers);
+    addForwarded(headers, peer, deps.protocol, host, peerTrusted);
+    headers['x-request-id'] = x.id;
+    const view: RequestView = {
+      id: x.id,
+      method,
+      path,
+      rawQuery,
+      host,
+      headers: req.headers,
+      clientIp: peerTrusted ? clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies) : peer,
+      remoteAddress: peer,
+      protocol: deps.protocol,
+      time: x.time,
+      params: match.params,
+      route: route.def.name,
+      service: route.def.service,
+    };
+    const ctx = new PolicyContext(view, headers, clock);
+    x.ctx = ctx;
+
+    let chain = route.chain;
+    x.chain = chain;
+    for (let i = 0; i <= LAST_REQUEST_PHASE; i++) {
+      if (i === CONSUMER_PHASE && ctx.consumer) x.chain = chain = route.chainFor(ctx.consumer);
+      const entries = chain[i];
+      if (entries.length === 0) continue;
+      const out = await runPhase(ctx, entries, sink);
+      if (out) {
+        if (out.kind === 'reject')
+          respond.error(x, res, out, ctx.bodyLimit !== undefined && out.code === 'PCS_ERR_BODY_TOO_LARGE');
+        else respond.shortCircuit(x, res, ctx, out);
+        return;
+      }
+      if (res.destroyed) return;
+    }
+    const upstreamPath = (route.def.stripPath ? match.strippedPath : path) + (q < 0 ? '' : `?${rawQuery}`);
+    await forward(fwd, x, req, res, ctx, route, chain, upstreamPath);
+  }
+
+  function respondBare(x: Exchange, res: ServerResponse, code: ErrorCode, detail?: string): void {
+    respond.error(x, res, rejection(code, { detail }));
+  }
+
+  return function portcullisHandler(req, res) {
+    handle(req, res).catch((err) => {
+      logger.error({ err: (err as Error)?.stack ?? String(err), url: req.url }, 'request handler failed');
+      if (!res.headersSent && !res.destroyed) {
+        const body = JSON.stringify({
+          error: { code: 'PCS_ERR_POLICY_FAILURE', message: 'Internal gateway error' },
+        });
+        res.writeHead(500, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(body)),
+        });
+        res.end(body);
+      } else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { errorBody, ERRORS, type ErrorCode } from '../core/errors.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { createHandler, type HandlerDeps } from './handler.js';
+
+export interface ServerLimits {
+  /** Largest request head (request line and headers) in bytes; 431 beyond. */
+  maxHeaderBytes: number;
+  /** Time for the client to send the request head; 408 beyond. */
+  headersTimeoutMs: number;
+  /** Time for the client to send the whole request; 408 beyond. */
+  requestTimeoutMs: number;
+  /** Idle time of a kept-alive client connection. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** The data plane listener. Malformed HTTP never reaches the handler: it is answered here. */
+export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      insecureHTTPParser: false,
+    },
+    createHandler(deps),
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    clientError(err, socket, deps.metrics, deps.logger, deps.accessLog),
+  );
+  return server;
+}
+
+function clientError(
+  err: NodeJS.ErrnoException,
+  socket: Socket,
+  metrics: GatewayMetrics,
+  logger: Logger,
+  accessLog: Logger,
+): void {
+  let code: ErrorCode = 'PCS_ERR_BAD_REQUEST';
+  let kind = 'malformed';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    code = 'PCS_ERR_HEADERS_TOO_LARGE';
+    kind = 'header_overflow';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'HPE_HEADERS_TIMEOUT') {
+    code = 'PCS_ERR_REQUEST_TIMEOUT';
+    kind = 'timeout';
+  } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    kind = 'reset';
+  }
+  metrics.clientErrors.labels(kind).inc();
+  const status = ERRORS[code].status;
+  accessLog.info({
+    status,
+    error: code,
+    detail: `${err.code ?? ''} ${err.message}`.trim(),
+    client_ip: socket.remoteAddress,
+  });
+  logger.debug({ err: err.message, code: err.code }, 'client error');
+  if (
+    kind === 'reset' ||
+    !socket.writable ||
+    (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent
+  ) {
+    socket.destroy();
+    return;
+  }
+  const body = errorBody(code, '');
+  socket.end(
+    `HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function reason(status: number): string {
+  return (
+    { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status] ?? 'Error'
+  );
+}
