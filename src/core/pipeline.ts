@@ -21,7 +21,7 @@ export async function runPhase(
     const e = entries[i];
     const inst = e.instance;
     ctx.enter(e.phase, inst.mode, inst.label);
-    let out: Outcome | void;
+    let out: Outcome;
     try {
       const r = e.fn(ctx);
       out = r instanceof Promise ? await r : r;

@@ -38,7 +38,7 @@ export interface Allow {
 
 export type Outcome = Rejection | ShortCircuit | Allow | undefined;
 
-export type PolicyFn = (ctx: PolicyContext) => Outcome | void | Promise<Outcome | void>;
+export type PolicyFn = (ctx: PolicyContext) => Outcome | Promise<Outcome>;
 
 /** What `create` returns: one named function per phase the policy runs in. */
 export type PolicyHandlers = Partial<Record<Phase, PolicyFn>>;

@@ -143,7 +143,7 @@ export async function forward(
       deps.metrics.upstreamErrors.labels(def.name, kind).inc();
       const detail = `${target.url}: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
       if (attempt + 1 < attempts && kind !== 'timeout' && !ac.signal.aborted) {
-        (excluded ??= new Set()).add(target);
+        excluded = addTo(excluded, target);
         await sleep(backoff(def.retries?.backoffMs ?? 0, attempt, deps.random));
         continue;
       }
@@ -160,7 +160,7 @@ export async function forward(
       deps.metrics.upstreamErrors.labels(def.name, 'status').inc();
       target.inflight--;
       await r.body.dump().catch(() => undefined);
-      (excluded ??= new Set()).add(target);
+      excluded = addTo(excluded, target);
       await sleep(backoff(def.retries?.backoffMs ?? 0, attempt, deps.random));
       continue;
     }
@@ -179,7 +179,7 @@ export async function forward(
       }
     }
     const outHeaders = endToEnd(r.headers);
-    deps.respond.decorate(x, ctx, route, outHeaders);
+    deps.respond.decorate(ctx, route, outHeaders);
     if (res.destroyed) {
       target.inflight--;
       clearTimeout(timer);
@@ -207,4 +207,10 @@ export async function forward(
 /** Exponential backoff with full jitter. */
 function backoff(base: number, attempt: number, random: () => number): number {
   return Math.floor(random() * base * 2 ** attempt);
+}
+
+function addTo(set: Set<Target> | undefined, t: Target): Set<Target> {
+  const s = set ?? new Set<Target>();
+  s.add(t);
+  return s;
 }

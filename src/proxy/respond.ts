@@ -46,7 +46,7 @@ export class Responder {
   }
 
   /** Headers the gateway adds to an upstream's answer. */
-  decorate(x: Exchange, ctx: PolicyContext, route: CompiledRoute, headers: HeaderMap): void {
+  decorate(ctx: PolicyContext, route: CompiledRoute, headers: HeaderMap): void {
     for (const k in ctx.responseHeaders) headers[k] = ctx.responseHeaders[k];
     if (ctx.echoRequestId) headers['x-request-id'] = ctx.requestId;
     if (route.def.lifecycle === 'deprecated') headers.deprecation = 'true';
