@@ -13,10 +13,21 @@ interface Candidate<R> {
   baseSegments: number;
   exact: boolean;
   hostsExact: ReadonlySet<string> | undefined;
+  /** Wildcard hosts as suffixes (`.example.com`); with a port (`.example.com:8443`) when given. */
   hostSuffixes: readonly string[] | undefined;
   methods: ReadonlySet<string> | undefined;
   headers: readonly [string, string][] | undefined;
   rank: number[];
+}
+
+/**
+ * A candidate of the pattern the radix tree found (`match` undefined: its params are the
+ * tree's), or one of another pattern that may also match the path (`match` checks the path
+ * against that pattern and gives its params).
+ */
+interface Entry<R> {
+  cand: Candidate<R>;
+  match: ((path: string) => Record<string, string | undefined> | undefined) | undefined;
 }
 
 export interface RouteMatch<R> {
@@ -29,40 +40,50 @@ export interface RouteMatch<R> {
 /**
  * Routes requests by path with a radix tree (find-my-way), then by host, method and headers.
  *
- * Priority, documented in docs/config.md: the most specific path pattern wins; among routes on
- * the same pattern, exact before prefix, then routes with hosts (exact before wildcard), then
- * with headers (more first), then with methods, then higher `priority`, then config order. When
- * no route on the most specific pattern accepts the request, prefix routes on shorter patterns
- * are tried, nearest first.
+ * Priority, documented in docs/config.md: the most specific path pattern wins (segment by
+ * segment, static before `:param` before a prefix's tail); among routes on the same pattern,
+ * exact before prefix, then routes with hosts (exact before wildcard), then with headers (more
+ * first), then with methods, then higher `priority`, then config order. When no route on the
+ * most specific pattern accepts the request (host, method or headers), the routes of the next
+ * most specific pattern that matches the path are tried, and so on: prefix routes on ancestor
+ * paths, nearest first, and `:param` routes beside a static one (`/users/:id` takes a DELETE
+ * of `/users/me` when the `/users/me` route accepts only GET).
  */
 export class Router<R extends Routable> {
   private readonly fmw = FindMyWay({ maxParamLength: 8192, caseSensitive: true });
 
   constructor(routes: readonly R[]) {
     const byPattern = new Map<string, Candidate<R>[]>();
-    const prefixBases = new Map<string, Candidate<R>[]>();
     for (const route of routes) {
       for (const raw of route.def.paths) {
         const base = raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
         const exact = route.def.pathMatch === 'exact';
         const cand = candidate(route, base, exact);
         push(byPattern, base, cand);
-        if (!exact) {
-          push(byPattern, base === '/' ? '/*' : `${base}/*`, cand);
-          push(prefixBases, base, cand);
-        }
+        if (!exact) push(byPattern, base === '/' ? '/*' : `${base}/*`, cand);
       }
     }
-    for (const list of prefixBases.values()) list.sort(compareCandidates);
-    for (const [pattern, own] of byPattern) {
-      own.sort(compareCandidates);
-      // Fall back to prefix routes on ancestor paths, nearest first.
-      const base = pattern.endsWith('/*') ? pattern.slice(0, -2) || '/' : pattern;
-      const all = [...own];
-      for (let p = parentPath(base); p !== undefined; p = parentPath(p)) {
-        for (const c of prefixBases.get(p) ?? []) if (!all.includes(c)) all.push(c);
+    const patterns = [...byPattern.keys()].map((p) => ({ p, segs: segments(p) }));
+    // Most specific first, so that fallbacks are tried in the order the tree would pick them.
+    patterns.sort((a, b) => compareSpecificity(b.segs, a.segs));
+    const matchers = new Map<string, Entry<R>['match']>();
+    const matcherOf = (pattern: string) => {
+      let m = matchers.get(pattern);
+      if (!m) {
+        m = patternMatcher(pattern);
+        matchers.set(pattern, m);
       }
-      this.fmw.on('GET', pattern, () => undefined, { candidates: all });
+      return m;
+    };
+    for (const own of byPattern.values()) own.sort(compareCandidates);
+    for (const { p, segs } of patterns) {
+      const entries: Entry<R>[] = byPattern.get(p)!.map((cand) => ({ cand, match: undefined }));
+      for (const other of patterns) {
+        if (other.p === p || !mayOverlap(segs, other.segs)) continue;
+        const match = matcherOf(other.p);
+        for (const cand of byPattern.get(other.p)!) entries.push({ cand, match });
+      }
+      this.fmw.on('GET', p, () => undefined, { entries });
     }
   }
 
@@ -74,25 +95,65 @@ export class Router<R extends Routable> {
   ): RouteMatch<R> | undefined {
     const found = this.fmw.find('GET', path);
     if (!found) return undefined;
-    const { candidates } = found.store as { candidates: Candidate<R>[] };
-    const hostname = stripPort(host);
-    for (const c of candidates) {
+    const { entries } = found.store as { entries: Entry<R>[] };
+    const hostLower = host.toLowerCase();
+    const hostname = stripPort(hostLower);
+    for (const { cand: c, match } of entries) {
       if (c.methods && !c.methods.has(method)) continue;
       if (c.hostsExact || c.hostSuffixes) {
         if (
           !(
             c.hostsExact?.has(hostname) ||
-            c.hostsExact?.has(host) ||
-            c.hostSuffixes?.some((s) => hostname.endsWith(s))
+            c.hostsExact?.has(hostLower) ||
+            c.hostSuffixes?.some((s) => (s.includes(':') ? hostLower : hostname).endsWith(s))
           )
         )
           continue;
       }
       if (c.headers && !c.headers.every(([k, v]) => headers[k] === v)) continue;
-      return { route: c.route, params: found.params, strippedPath: strip(path, c.baseSegments) };
+      const params = match ? match(path) : found.params;
+      if (!params) continue;
+      return { route: c.route, params, strippedPath: strip(path, c.baseSegments) };
     }
     return undefined;
   }
+}
+
+/** Kinds of a pattern's segments: 2 static, 1 parameter, 0 a prefix's tail (`*`). */
+function segments(pattern: string): string[] {
+  return pattern === '/' ? [] : pattern.slice(1).split('/');
+}
+
+function kind(seg: string): number {
+  if (seg === '*') return 0;
+  return seg.includes(':') || seg.includes('*') ? 1 : 2;
+}
+
+function compareSpecificity(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = kind(a[i]) - kind(b[i]);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** Whether some path may match both patterns (over-approximated; matchers decide). */
+function mayOverlap(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; ; i++) {
+    if (i === a.length || i === b.length) {
+      return a.length === b.length || a[i] === '*' || b[i] === '*';
+    }
+    if (a[i] === '*' || b[i] === '*') return true;
+    if (kind(a[i]) === 2 && kind(b[i]) === 2 && a[i] !== b[i]) return false;
+  }
+}
+
+/** Checks a path against one pattern with the same radix tree semantics, giving its params. */
+function patternMatcher(pattern: string): (path: string) => Record<string, string | undefined> | undefined {
+  const one = FindMyWay({ maxParamLength: 8192, caseSensitive: true });
+  one.on('GET', pattern, () => undefined);
+  return (path) => one.find('GET', path)?.params;
 }
 
 function candidate<R extends Routable>(route: R, base: string, exact: boolean): Candidate<R> {
@@ -132,19 +193,11 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-function parentPath(p: string): string | undefined {
-  if (p === '/') return undefined;
-  const cut = p.lastIndexOf('/');
-  return cut <= 0 ? '/' : p.slice(0, cut);
-}
-
+/** The host without its port; `host` is already lower case. */
 function stripPort(host: string): string {
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return host.slice(0, end + 1).toLowerCase();
-  }
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.indexOf(':');
-  return (colon < 0 ? host : host.slice(0, colon)).toLowerCase();
+  return colon < 0 ? host : host.slice(0, colon);
 }
 
 function strip(path: string, segments: number): string {

@@ -1,0 +1,233 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RouteConfig } from '../src/config/schema.js';
+import { Router } from '../src/proxy/router.js';
+
+interface R {
+  index: number;
+  def: RouteConfig;
+}
+
+/** Builds a router from partial route definitions, named r0, r1, ... unless named. */
+function router(defs: Partial<RouteConfig>[]): Router<R> {
+  const routes = defs.map((d, index) => ({
+    index,
+    def: {
+      name: `r${index}`,
+      service: 's',
+      paths: ['/'],
+      pathMatch: 'prefix',
+      priority: 0,
+      stripPath: false,
+      preserveHost: false,
+      lifecycle: 'active',
+      ...d,
+    } as RouteConfig,
+  }));
+  return new Router(routes);
+}
+
+function name(
+  r: Router<R>,
+  path: string,
+  opts: { method?: string; host?: string; headers?: Record<string, string> } = {},
+): string | undefined {
+  return r.find(opts.method ?? 'GET', opts.host ?? 'gw.test', path, opts.headers ?? {})?.route.def.name;
+}
+
+describe('router: paths', () => {
+  it('prefix matches on segment boundaries only', () => {
+    const r = router([{ paths: ['/hello'] }]);
+    assert.equal(name(r, '/hello'), 'r0');
+    assert.equal(name(r, '/hello/'), 'r0');
+    assert.equal(name(r, '/hello/x/y'), 'r0');
+    assert.equal(name(r, '/helloworld'), undefined);
+    assert.equal(name(r, '/hell'), undefined);
+    assert.equal(name(r, '/'), undefined);
+  });
+
+  it('a prefix written with a trailing slash behaves as without', () => {
+    const r = router([{ paths: ['/api/'] }]);
+    assert.equal(name(r, '/api'), 'r0');
+    assert.equal(name(r, '/api/v1'), 'r0');
+    assert.equal(name(r, '/apiv1'), undefined);
+  });
+
+  it('exact matches the path only', () => {
+    const r = router([{ paths: ['/status'], pathMatch: 'exact' }]);
+    assert.equal(name(r, '/status'), 'r0');
+    assert.equal(name(r, '/status/x'), undefined);
+    assert.equal(name(r, '/statusx'), undefined);
+  });
+
+  it('the root prefix matches everything', () => {
+    const r = router([{ paths: ['/'] }]);
+    for (const p of ['/', '/a', '/a/b/c']) assert.equal(name(r, p), 'r0', p);
+  });
+
+  it('is case-sensitive', () => {
+    const r = router([{ paths: ['/Hello'] }]);
+    assert.equal(name(r, '/Hello'), 'r0');
+    assert.equal(name(r, '/hello'), undefined);
+  });
+
+  it('captures :name parameters', () => {
+    const r = router([{ paths: ['/users/:id'], pathMatch: 'exact' }, { paths: ['/orgs/:org/repos/:repo'] }]);
+    const m = r.find('GET', 'gw.test', '/users/42', {});
+    assert.equal(m?.route.def.name, 'r0');
+    assert.equal(m?.params.id, '42');
+    assert.equal(name(r, '/users/42/x'), undefined);
+    assert.equal(name(r, '/users'), undefined);
+    const m2 = r.find('GET', 'gw.test', '/orgs/acme/repos/gw/issues', {});
+    assert.equal(m2?.route.def.name, 'r1');
+    assert.equal(m2?.params.org, 'acme');
+    assert.equal(m2?.params.repo, 'gw');
+  });
+
+  it('a route with several paths matches each', () => {
+    const r = router([{ paths: ['/a', '/b/c'] }]);
+    assert.equal(name(r, '/a/1'), 'r0');
+    assert.equal(name(r, '/b/c/1'), 'r0');
+    assert.equal(name(r, '/b'), undefined);
+  });
+});
+
+describe('router: hosts, methods, headers', () => {
+  it('matches exact hosts case-insensitively and ignores the port', () => {
+    const r = router([{ paths: ['/'], hosts: ['api.example.com'] }]);
+    assert.equal(name(r, '/', { host: 'api.example.com' }), 'r0');
+    assert.equal(name(r, '/', { host: 'API.Example.COM:8080' }), 'r0');
+    assert.equal(name(r, '/', { host: 'www.example.com' }), undefined);
+    assert.equal(name(r, '/', { host: '' }), undefined);
+  });
+
+  it('a host with a port matches only that port', () => {
+    const r = router([{ paths: ['/'], hosts: ['api.example.com:8443'] }]);
+    assert.equal(name(r, '/', { host: 'api.example.com:8443' }), 'r0');
+    assert.equal(name(r, '/', { host: 'API.example.com:8443' }), 'r0');
+    assert.equal(name(r, '/', { host: 'api.example.com:80' }), undefined);
+  });
+
+  it('matches wildcard hosts on subdomains, not the bare domain nor a lookalike', () => {
+    const r = router([{ paths: ['/'], hosts: ['*.example.com'] }]);
+    assert.equal(name(r, '/', { host: 'a.example.com' }), 'r0');
+    assert.equal(name(r, '/', { host: 'A.b.Example.com:9000' }), 'r0');
+    assert.equal(name(r, '/', { host: 'example.com' }), undefined);
+    assert.equal(name(r, '/', { host: 'badexample.com' }), undefined);
+    assert.equal(name(r, '/', { host: 'a.example.com.evil.net' }), undefined);
+  });
+
+  it('a wildcard host with a port matches only that port', () => {
+    const r = router([{ paths: ['/'], hosts: ['*.example.com:8443'] }]);
+    assert.equal(name(r, '/', { host: 'a.example.com:8443' }), 'r0');
+    assert.equal(name(r, '/', { host: 'a.example.com' }), undefined);
+  });
+
+  it('matches methods', () => {
+    const r = router([{ paths: ['/x'], methods: ['GET', 'POST'] }]);
+    assert.equal(name(r, '/x', { method: 'GET' }), 'r0');
+    assert.equal(name(r, '/x', { method: 'POST' }), 'r0');
+    assert.equal(name(r, '/x', { method: 'DELETE' }), undefined);
+  });
+
+  it('matches headers by exact value, header names case-insensitively', () => {
+    const r = router([{ paths: ['/x'], headers: { 'X-Version': '2' } }]);
+    assert.equal(name(r, '/x', { headers: { 'x-version': '2' } }), 'r0');
+    assert.equal(name(r, '/x', { headers: { 'x-version': '3' } }), undefined);
+    assert.equal(name(r, '/x'), undefined);
+  });
+});
+
+describe('router: priority', () => {
+  it('the most specific path wins, whatever the config order', () => {
+    const r = router([{ paths: ['/'] }, { paths: ['/api'] }, { paths: ['/api/v1'] }]);
+    assert.equal(name(r, '/api/v1/users'), 'r2');
+    assert.equal(name(r, '/api/v2'), 'r1');
+    assert.equal(name(r, '/other'), 'r0');
+  });
+
+  it('a static segment wins over a parameter', () => {
+    const r = router([{ paths: ['/users/:id'] }, { paths: ['/users/me'] }]);
+    assert.equal(name(r, '/users/me'), 'r1');
+    assert.equal(name(r, '/users/42'), 'r0');
+  });
+
+  it('exact before prefix on the same path', () => {
+    const r = router([{ paths: ['/a'] }, { paths: ['/a'], pathMatch: 'exact' }]);
+    assert.equal(name(r, '/a'), 'r1');
+    assert.equal(name(r, '/a/b'), 'r0');
+  });
+
+  it('routes with hosts before routes without; exact hosts before wildcards', () => {
+    const r = router([
+      { paths: ['/'] },
+      { paths: ['/'], hosts: ['*.example.com'] },
+      { paths: ['/'], hosts: ['api.example.com'] },
+    ]);
+    assert.equal(name(r, '/', { host: 'api.example.com' }), 'r2');
+    assert.equal(name(r, '/', { host: 'www.example.com' }), 'r1');
+    assert.equal(name(r, '/', { host: 'other.net' }), 'r0');
+  });
+
+  it('routes with more headers first, then routes with methods', () => {
+    const r = router([
+      { paths: ['/'] },
+      { paths: ['/'], methods: ['GET'] },
+      { paths: ['/'], headers: { a: '1' } },
+      { paths: ['/'], headers: { a: '1', b: '2' } },
+    ]);
+    assert.equal(name(r, '/', { headers: { a: '1', b: '2' } }), 'r3');
+    assert.equal(name(r, '/', { headers: { a: '1' } }), 'r2');
+    assert.equal(name(r, '/'), 'r1');
+    assert.equal(name(r, '/', { method: 'POST' }), 'r0');
+  });
+
+  it('then higher priority, then config order', () => {
+    const r = router([{ paths: ['/'] }, { paths: ['/'], priority: 5 }, { paths: ['/'], priority: 5 }]);
+    assert.equal(name(r, '/'), 'r1');
+    const r2 = router([{ paths: ['/'] }, { paths: ['/'] }]);
+    assert.equal(name(r2, '/'), 'r0');
+  });
+
+  it('a more specific path beats hosts on a less specific one', () => {
+    const r = router([{ paths: ['/'], hosts: ['api.example.com'] }, { paths: ['/a'] }]);
+    assert.equal(name(r, '/a', { host: 'api.example.com' }), 'r1');
+    assert.equal(name(r, '/b', { host: 'api.example.com' }), 'r0');
+  });
+
+  it('falls back to prefix routes on ancestor paths when the most specific does not accept', () => {
+    const r = router([
+      { paths: ['/'] },
+      { paths: ['/api'], methods: ['GET'] },
+      { paths: ['/api/v1'], pathMatch: 'exact', methods: ['POST'] },
+    ]);
+    assert.equal(name(r, '/api/v1', { method: 'POST' }), 'r2');
+    assert.equal(name(r, '/api/v1', { method: 'GET' }), 'r1');
+    assert.equal(name(r, '/api/v1', { method: 'PUT' }), 'r0');
+    assert.equal(name(r, '/api/v1/x', { method: 'GET' }), 'r1');
+  });
+
+  it('falls back to a parameter route when the static sibling does not accept', () => {
+    const r = router([{ paths: ['/users/:id'] }, { paths: ['/users/me'], methods: ['GET'] }]);
+    assert.equal(name(r, '/users/me', { method: 'GET' }), 'r1');
+    const m = r.find('DELETE', 'gw.test', '/users/me', {});
+    assert.equal(m?.route.def.name, 'r0');
+    assert.equal(m?.params.id, 'me');
+  });
+
+  it('does not fall back to exact routes on ancestors', () => {
+    const r = router([{ paths: ['/a'], pathMatch: 'exact' }]);
+    assert.equal(name(r, '/a/b'), undefined);
+  });
+});
+
+describe('router: stripPath', () => {
+  it('removes the matched prefix, keeping the rest', () => {
+    const r = router([{ paths: ['/api/v1'] }, { paths: ['/users/:id'] }, { paths: ['/'] }]);
+    assert.equal(r.find('GET', 'h', '/api/v1', {})?.strippedPath, '/');
+    assert.equal(r.find('GET', 'h', '/api/v1/', {})?.strippedPath, '/');
+    assert.equal(r.find('GET', 'h', '/api/v1/a/b', {})?.strippedPath, '/a/b');
+    assert.equal(r.find('GET', 'h', '/users/7/posts', {})?.strippedPath, '/posts');
+    assert.equal(r.find('GET', 'h', '/x/y', {})?.strippedPath, '/x/y');
+  });
+});
