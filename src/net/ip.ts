@@ -13,12 +13,41 @@ export function parseIp(text: string): Uint8Array | undefined {
   return b;
 }
 
-/** The canonical text of an address (IPv4-mapped IPv6 shown as IPv4). */
+/**
+ * The canonical text of an address: IPv4-mapped IPv6 shown as IPv4, IPv6 in the RFC 5952 form
+ * (lower case, no leading zeros, the longest run of zero groups compressed, no zone, no
+ * brackets). Text that is not an address is returned as given.
+ */
 export function normalizeIp(text: string): string {
   const b = parseIp(text);
   if (!b) return text;
+  return formatIp(b);
+}
+
+/** The text of an address given as bytes (4 or 16). */
+export function formatIp(b: Uint8Array): string {
   if (b.length === 4) return b.join('.');
-  return text.toLowerCase();
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  // The longest run of two or more zero groups; the first one on a tie (RFC 5952 §4.2.3).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((n) => n.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }
 
 function v4(s: string): Uint8Array {
@@ -71,7 +100,7 @@ export function parseCidr(text: string): Cidr | undefined {
   let prefix = max;
   if (slash >= 0) {
     const p = text.slice(slash + 1).trim();
-    if (!/^\d{1,3}$/.test(p)) return undefined;
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined;
     prefix = Number(p);
     // A mapped IPv6 prefix (::ffff:10.0.0.0/104) becomes its IPv4 prefix.
     if (bytes.length === 4 && addr.includes(':')) prefix -= 96;
