@@ -9,7 +9,9 @@ import { readConfigFile } from './config/load.js';
 import type { SecretEnv } from './config/secrets.js';
 import { watchConfigFile } from './config/watch.js';
 import { type Clock, systemClock } from './core/clock.js';
-import type { PolicyModule } from './core/policy.js';
+import type { PolicyModule, PolicyServices } from './core/policy.js';
+import { policyServices } from './core/services.js';
+import type { CounterStore } from './counters/counter-store.js';
 import { Revisions } from './core/revisions.js';
 import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -38,6 +40,8 @@ export interface GatewayOptions {
   accessLogSink?: LogSink;
   logLevel?: string;
   policies?: readonly PolicyModule[];
+  /** Counter store for limits and budgets (default: in memory). */
+  counters?: CounterStore;
   secretEnv?: SecretEnv;
   limits?: Partial<ServerLimits>;
   drainMs?: number;
@@ -51,6 +55,7 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly store: Store;
   readonly revisions: Revisions;
+  readonly services: PolicyServices;
   readonly clock: Clock;
   readonly generatedAdminToken: string | undefined;
   private readonly token: AdminToken;
@@ -64,8 +69,10 @@ export class Gateway {
     this.metrics = new GatewayMetrics({ defaultMetrics: !opts.logSink });
     this.store =
       opts.store ?? new SqliteStore(join(opts.dataDir ?? 'data', 'portcullis.db'), () => this.clock.now());
+    this.services = policyServices(this.store, this.clock, this.logger, this.metrics, opts.counters);
     this.revisions = new Revisions({
       store: this.store,
+      services: this.services,
       registry: policyRegistry(opts.policies),
       clock: this.clock,
       logger: this.logger,
@@ -130,6 +137,7 @@ export class Gateway {
     this.watcher?.close();
     await Promise.all([close(this.data), close(this.admin)]);
     await this.revisions.close();
+    await this.services.counters.close();
     await this.store.close();
     this.logger.flush?.();
   }

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { readConfigFile } from '../config/load.js';
 import { systemClock } from '../core/clock.js';
 import { checkOnly } from '../core/compile.js';
+import { offlineServices } from '../core/services.js';
 import { type ConfigDiff, renderDiff } from '../core/diff.js';
 import { ConfigError } from '../core/errors.js';
 import { startDemoUpstream } from '../demo/upstream.js';
@@ -81,10 +82,12 @@ program
   .description('validate and compile a config without starting anything; exit 1 with every error')
   .action((file: string) => {
     try {
+      const logger = createLogger({ level: 'silent' });
       const issues = checkOnly(readConfigFile(file), {
         registry: policyRegistry(),
         clock: systemClock,
-        logger: createLogger({ level: 'silent' }),
+        logger,
+        services: offlineServices(systemClock, logger),
       });
       if (issues.length) throw new ConfigError(issues);
       process.stdout.write(`${file}: valid\n`);

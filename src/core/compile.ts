@@ -11,6 +11,7 @@ import type { Clock } from './clock.js';
 import type { Consumer } from './context.js';
 import { type ConfigIssue, ConfigError } from './errors.js';
 import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from './phases.js';
+import type { PolicyDeps, PolicyServices } from './policy.js';
 
 export interface CompiledRoute {
   readonly index: number;
@@ -37,6 +38,8 @@ export interface CompiledRevision {
 
 export interface CompileDeps {
   registry: PolicyRegistry;
+  /** Store, directory, counters, metrics and events handed to every policy's `create`. */
+  services: PolicyServices;
   clock: Clock;
   logger: Logger;
   secretEnv?: SecretEnv;
@@ -83,7 +86,8 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     gatewayIssues.push({ path: `/gateway/trustedProxies/${i}`, message: 'not an IP address or CIDR' });
 
   const instances: Instance[] = [];
-  const policyDeps = {
+  const policyDeps: PolicyDeps = {
+    ...deps.services,
     logger: deps.logger,
     clock: deps.clock,
     gateway: { trustedProxies: cfg.gateway?.trustedProxies ?? [] },

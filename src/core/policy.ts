@@ -1,6 +1,11 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { CounterStore } from '../counters/counter-store.js';
+import type { SecurityEvents } from '../observability/events.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
+import type { Directory } from './directory.js';
 import type { PolicyContext } from './context.js';
 import type { Phase } from './phases.js';
 
@@ -43,7 +48,19 @@ export type PolicyFn = (ctx: PolicyContext) => Outcome | Promise<Outcome>;
 /** What `create` returns: one named function per phase the policy runs in. */
 export type PolicyHandlers = Partial<Record<Phase, PolicyFn>>;
 
-export interface PolicyDeps {
+/** Long-lived services of the gateway that policies use; the same objects across revisions. */
+export interface PolicyServices {
+  store: Store;
+  /** Cached consumer and credential lookups. */
+  directory: Directory;
+  /** Shared counters (memory or Redis) for limits, quotas, bans and budgets. */
+  counters: CounterStore;
+  /** Register policy metrics with get-or-create (`metrics.counter(...)`). */
+  metrics: GatewayMetrics;
+  events: SecurityEvents;
+}
+
+export interface PolicyDeps extends PolicyServices {
   logger: Logger;
   clock: Clock;
   /** Gateway-wide settings that policies may read (trusted proxies and the like). */

@@ -6,6 +6,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpstreamService } from '../proxy/service.js';
 import type { RevisionMeta, Store } from '../store/store.js';
 import type { Clock } from './clock.js';
+import type { PolicyServices } from './policy.js';
 import { type CompiledRevision, compile } from './compile.js';
 import { type ConfigDiff, diffConfigs } from './diff.js';
 import { ConfigError } from './errors.js';
@@ -25,6 +26,7 @@ export interface ApplyResult {
 export interface RevisionDeps {
   store: Store;
   registry: PolicyRegistry;
+  services: PolicyServices;
   clock: Clock;
   logger: Logger;
   metrics: GatewayMetrics;

@@ -92,6 +92,30 @@ export class GatewayMetrics {
     c.inc();
   }
 
+  /** Gets or creates a counter, so a policy compiled in every revision registers it once. */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Counter<L>;
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  histogram<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets?: number[],
+  ): Histogram<L> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Histogram<L>;
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+
+  gauge<L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Gauge<L>;
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
   setActiveRevision(id: number, hash: string): void {
     this.activeRevision.reset();
     this.activeRevision.labels(String(id), hash).set(1);

@@ -4,48 +4,18 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Consumer } from '../core/context.js';
 import { auditHash, GENESIS_HASH } from './audit-chain.js';
+import { MIGRATIONS } from './migrations.js';
 import type {
   AuditEvent,
+  Credential,
+  CredentialQuery,
   NewAuditEvent,
+  NewCredential,
   RevisionMeta,
   RevisionRecord,
   Store,
   StoredConsumer,
 } from './store.js';
-
-/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
-const MIGRATIONS = [
-  `CREATE TABLE revisions (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     hash TEXT NOT NULL,
-     parent INTEGER,
-     author TEXT NOT NULL,
-     message TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     config TEXT NOT NULL
-   );
-   CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-   CREATE TABLE consumers (
-     id TEXT PRIMARY KEY,
-     name TEXT NOT NULL UNIQUE,
-     groups TEXT NOT NULL,
-     metadata TEXT NOT NULL,
-     created_at TEXT NOT NULL,
-     updated_at TEXT NOT NULL
-   );
-   CREATE TABLE audit (
-     id INTEGER PRIMARY KEY,
-     ts TEXT NOT NULL,
-     actor TEXT NOT NULL,
-     action TEXT NOT NULL,
-     target TEXT NOT NULL,
-     before_hash TEXT,
-     after_hash TEXT,
-     detail TEXT NOT NULL,
-     prev_hash TEXT NOT NULL,
-     hash TEXT NOT NULL
-   );`,
-];
 
 interface RevisionRow {
   id: number;
@@ -91,6 +61,7 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
     this.migrate();
   }
 
@@ -245,9 +216,100 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async insertCredential(c: NewCredential): Promise<Credential> {
+    const row: CredentialRow = {
+      id: c.id ?? randomUUID(),
+      consumer: c.consumer,
+      kind: c.kind,
+      lookup: c.lookup,
+      secret: c.secret,
+      label: c.label ?? '',
+      metadata: JSON.stringify(c.metadata ?? {}),
+      created_at: this.iso(),
+      expires_at: c.expiresAt ?? null,
+      revoked_at: null,
+    };
+    this.db
+      .prepare(
+        'INSERT INTO credentials (id, consumer, kind, lookup, secret, label, metadata, created_at, expires_at, revoked_at) VALUES (@id, @consumer, @kind, @lookup, @secret, @label, @metadata, @created_at, @expires_at, @revoked_at)',
+      )
+      .run(row);
+    return credential(row);
+  }
+
+  async findCredentials(kind: string, lookup: string): Promise<Credential[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM credentials WHERE kind = ? AND lookup = ? AND revoked_at IS NULL')
+      .all(kind, lookup) as CredentialRow[];
+    return rows.map(credential);
+  }
+
+  async listCredentials(q: CredentialQuery = {}): Promise<Credential[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.consumer) {
+      where.push('consumer = ?');
+      args.push(q.consumer);
+    }
+    if (q.kind) {
+      where.push('kind = ?');
+      args.push(q.kind);
+    }
+    if (q.lookupPrefix) {
+      where.push('substr(lookup, 1, ?) = ?');
+      args.push(q.lookupPrefix.length, q.lookupPrefix);
+    }
+    if (!q.includeRevoked) where.push('revoked_at IS NULL');
+    const sql = `SELECT * FROM credentials ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, q.limit ?? 1000) as CredentialRow[]).map(credential);
+  }
+
+  async getCredential(id: string): Promise<Credential | undefined> {
+    const row = this.db.prepare('SELECT * FROM credentials WHERE id = ?').get(id) as
+      | CredentialRow
+      | undefined;
+    return row ? credential(row) : undefined;
+  }
+
+  async revokeCredential(id: string): Promise<boolean> {
+    return (
+      this.db
+        .prepare('UPDATE credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+        .run(this.iso(), id).changes > 0
+    );
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+interface CredentialRow {
+  id: string;
+  consumer: string;
+  kind: string;
+  lookup: string;
+  secret: string;
+  label: string;
+  metadata: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+function credential(r: CredentialRow): Credential {
+  return {
+    id: r.id,
+    consumer: r.consumer,
+    kind: r.kind,
+    lookup: r.lookup,
+    secret: r.secret,
+    label: r.label,
+    metadata: JSON.parse(r.metadata),
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
 }
 
 function meta(r: RevisionRow): RevisionMeta {

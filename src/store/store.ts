@@ -36,6 +36,36 @@ export interface StoredConsumer extends Consumer {
 }
 
 /**
+ * A credential of a consumer: an API key, a basic-auth password, an HMAC secret, an mTLS
+ * subject. `lookup` is what a request presents to find it (a key's public prefix, a username, a
+ * key id, a certificate fingerprint); `secret` is what proves it, stored in the form the kind
+ * needs (a hash for keys and passwords). Credentials are data: audited, not revisioned.
+ */
+export interface Credential {
+  id: string;
+  consumer: string;
+  kind: string;
+  lookup: string;
+  secret: string;
+  label: string;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export type NewCredential = Pick<Credential, 'consumer' | 'kind' | 'lookup' | 'secret'> &
+  Partial<Pick<Credential, 'id' | 'label' | 'metadata' | 'expiresAt'>>;
+
+export interface CredentialQuery {
+  consumer?: string;
+  kind?: string;
+  lookupPrefix?: string;
+  includeRevoked?: boolean;
+  limit?: number;
+}
+
+/**
  * Where revisions, consumers and the audit log live. SQLite is the embedded default; the
  * interface is asynchronous so that a networked store can implement it too.
  */
@@ -57,6 +87,13 @@ export interface Store {
   /** Appends to the hash-chained audit log. */
   appendAudit(e: NewAuditEvent): Promise<AuditEvent>;
   listAudit(opts?: { limit?: number; afterId?: number }): Promise<AuditEvent[]>;
+
+  insertCredential(c: NewCredential): Promise<Credential>;
+  /** Active (not revoked) credentials of a kind with this lookup value; expiry is the caller's check. */
+  findCredentials(kind: string, lookup: string): Promise<Credential[]>;
+  listCredentials(q?: CredentialQuery): Promise<Credential[]>;
+  getCredential(id: string): Promise<Credential | undefined>;
+  revokeCredential(id: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

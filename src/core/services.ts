@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { CounterStore } from '../counters/counter-store.js';
+import { MemoryCounterStore } from '../counters/memory.js';
+import { SecurityEvents } from '../observability/events.js';
+import { GatewayMetrics } from '../observability/metrics.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+import { Directory } from './directory.js';
+import type { PolicyServices } from './policy.js';
+
+/** The services policies get, built around a store. */
+export function policyServices(
+  store: Store,
+  clock: Clock,
+  logger: Logger,
+  metrics: GatewayMetrics,
+  counters?: CounterStore,
+): PolicyServices {
+  return {
+    store,
+    directory: new Directory(store, clock),
+    counters: counters ?? new MemoryCounterStore(clock),
+    metrics,
+    events: new SecurityEvents(logger, metrics),
+  };
+}
+
+/** Services for compiling without a running gateway (`portcullis validate`): nothing persists. */
+export function offlineServices(clock: Clock, logger: Logger): PolicyServices {
+  return policyServices(new SqliteStore(':memory:'), clock, logger, new GatewayMetrics());
+}

@@ -1,0 +1,47 @@
+/** Schema migrations, applied in order; PRAGMA user_version records how many ran. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE revisions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     hash TEXT NOT NULL,
+     parent INTEGER,
+     author TEXT NOT NULL,
+     message TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     config TEXT NOT NULL
+   );
+   CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE consumers (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     groups TEXT NOT NULL,
+     metadata TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY,
+     ts TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     target TEXT NOT NULL,
+     before_hash TEXT,
+     after_hash TEXT,
+     detail TEXT NOT NULL,
+     prev_hash TEXT NOT NULL,
+     hash TEXT NOT NULL
+   );`,
+  `CREATE TABLE credentials (
+     id TEXT PRIMARY KEY,
+     consumer TEXT NOT NULL REFERENCES consumers(name) ON DELETE CASCADE,
+     kind TEXT NOT NULL,
+     lookup TEXT NOT NULL,
+     secret TEXT NOT NULL,
+     label TEXT NOT NULL DEFAULT '',
+     metadata TEXT NOT NULL DEFAULT '{}',
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     revoked_at TEXT
+   );
+   CREATE INDEX credentials_lookup ON credentials (kind, lookup);
+   CREATE INDEX credentials_consumer ON credentials (consumer);`,
+];
