@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errorBody, ERRORS, type ErrorCode } from '../core/errors.js';
@@ -25,15 +25,23 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 /** The data plane listener. Malformed HTTP never reaches the handler: it is answered here. */
 export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server {
+  const handler = createHandler(deps);
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderBytes,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only every `connectionsCheckingInterval` (30 s by
+      // default), so a slow client would be cut off up to 30 s late. Check often enough.
+      connectionsCheckingInterval: checkingInterval(limits),
       insecureHTTPParser: false,
     },
-    createHandler(deps),
+    function dataPlane(req: IncomingMessage, res: ServerResponse) {
+      // llhttp accepts HTTP/0.9 request lines ("GET /path" with no version); refuse them.
+      if (req.httpVersionMajor !== 1) return refuseVersion(req, res, deps);
+      handler(req, res);
+    },
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
     clientError(err, socket, deps.metrics, deps.logger, deps.accessLog),
@@ -57,6 +65,8 @@ function clientError(
     code = 'PCS_ERR_REQUEST_TIMEOUT';
     kind = 'timeout';
   } else if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+    // The client went away mid-request: not a malformed request.
+    code = 'PCS_ERR_CLIENT_ABORTED';
     kind = 'reset';
   }
   metrics.clientErrors.labels(kind).inc();
@@ -80,6 +90,34 @@ function clientError(
   socket.end(
     `HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+/** A tenth of the shortest client timeout, between 10 ms and 1 s. */
+function checkingInterval(limits: ServerLimits): number {
+  const shortest = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs || Number.POSITIVE_INFINITY);
+  return Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
+}
+
+function refuseVersion(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): void {
+  const code: ErrorCode = 'PCS_ERR_BAD_REQUEST';
+  const status = ERRORS[code].status;
+  deps.metrics.clientErrors.labels('malformed').inc();
+  deps.accessLog.info({
+    method: req.method,
+    path: req.url,
+    status,
+    error: code,
+    detail: `unsupported HTTP version ${req.httpVersion}`,
+    client_ip: req.socket.remoteAddress,
+  });
+  const body = errorBody(code, '');
+  res.shouldKeepAlive = false;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 function reason(status: number): string {
