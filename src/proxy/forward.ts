@@ -187,6 +187,12 @@ export async function forward(
       return;
     }
     res.writeHead(r.statusCode, outHeaders as Record<string, string | string[]>);
+    // Before pipeline() destroys `res`: the access log must blame the upstream, not the client.
+    r.body.once('error', (err: Error) => {
+      if (ac.signal.reason === CLIENT_GONE) return;
+      x.code ??= 'PCS_ERR_UPSTREAM_BAD_RESPONSE';
+      x.detail ??= `upstream body: ${err.message}`;
+    });
     r.body.on('data', (c: Buffer) => {
       x.bytesOut += c.length;
     });

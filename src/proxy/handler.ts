@@ -5,7 +5,7 @@ import type { ChainEntry } from '../core/chain.js';
 import type { Clock } from '../core/clock.js';
 import type { CompiledRevision } from '../core/compile.js';
 import { PolicyContext, type RequestView, rejection } from '../core/context.js';
-import type { ErrorCode } from '../core/errors.js';
+import { ERRORS, type ErrorCode } from '../core/errors.js';
 import { PHASE_INDEX, FIRST_CONSUMER_PHASE } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
 import { clientIpFrom } from '../net/client-ip.js';
@@ -57,10 +57,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const complete = res.writableFinished;
     if (!complete) {
       x.abort?.('client-gone');
-      x.code ??= 'PCS_ERR_CLIENT_ABORTED';
-      metrics.clientErrors.labels('aborted').inc();
+      // Unfinished because of the client, unless the upstream already failed mid-answer.
+      if (x.code === undefined || x.code === 'PCS_ERR_CLIENT_ABORTED') {
+        x.code = 'PCS_ERR_CLIENT_ABORTED';
+        metrics.clientErrors.labels('aborted').inc();
+      }
     }
-    const status = complete ? res.statusCode : 499;
+    const failed = x.code !== 'PCS_ERR_CLIENT_ABORTED' ? x.code : undefined;
+    const status = complete ? res.statusCode : failed ? ERRORS[failed].status : 499;
     const ms = clock.monotonic() - x.start;
     const ctx = x.ctx;
     if (ctx) runLogPhase(x, ctx);
