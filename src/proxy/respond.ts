@@ -47,8 +47,22 @@ export class Responder {
 
   /** Headers the gateway adds to an upstream's answer. */
   decorate(ctx: PolicyContext, route: CompiledRoute, headers: HeaderMap): void {
-    for (const k in ctx.responseHeaders) headers[k] = ctx.responseHeaders[k];
+    for (const k in ctx.responseHeaders) {
+      const v = ctx.responseHeaders[k];
+      // A policy's Vary (cors: Origin) joins the upstream's instead of replacing it.
+      headers[k] = k === 'vary' && headers.vary !== undefined ? mergeVary(headers.vary, v) : v;
+    }
     if (ctx.echoRequestId) headers['x-request-id'] = ctx.requestId;
     if (route.def.lifecycle === 'deprecated') headers.deprecation = 'true';
   }
+}
+
+/** The union of two Vary values, first-seen order, case-insensitive; `*` absorbs everything. */
+export function mergeVary(a: string | string[], b: string): string {
+  const seen = new Map<string, string>();
+  for (const t of [a, b].flat().join(',').split(',')) {
+    const v = t.trim();
+    if (v && !seen.has(v.toLowerCase())) seen.set(v.toLowerCase(), v);
+  }
+  return seen.has('*') ? '*' : [...seen.values()].join(', ');
 }

@@ -2,6 +2,8 @@ import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
 import { CorsSchema } from './schema.js';
 
+const SUBDOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
+
 /** Answers CORS preflights at the gateway and adds CORS headers to actual responses. */
 export const cors = definePolicy({
   name: 'cors',
@@ -13,9 +15,9 @@ export const cors = definePolicy({
     if (any && config.credentials) throw new Error("origins '*' cannot be combined with credentials: true");
     const exact = new Set(config.origins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
     const wild = config.origins
-      .filter((o) => o.includes('*.'))
+      .filter((o) => o.includes('*') && o !== '*')
       .map((o) => {
-        const m = /^(https?):\/\/\*(\.[a-z0-9.-]+(?::\d+)?)$/i.exec(o);
+        const m = /^(https?):\/\/\*(\.[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::\d+)?)$/i.exec(o);
         if (!m)
           throw new Error(
             `origin '${o}': wildcards are only allowed as a leading subdomain, like https://*.example.com`,
@@ -31,13 +33,18 @@ export const cors = definePolicy({
       if (any) return true;
       const o = origin.toLowerCase();
       if (exact.has(o)) return true;
-      return wild.some(
-        (w) => o.startsWith(w.scheme) && o.endsWith(w.suffix) && o.length > w.scheme.length + w.suffix.length,
-      );
+      return wild.some((w) => {
+        if (!o.startsWith(w.scheme) || !o.endsWith(w.suffix)) return false;
+        // What the `*` stands for: one or more DNS labels, nothing else (no port, path or user).
+        return SUBDOMAIN.test(o.slice(w.scheme.length, o.length - w.suffix.length));
+      });
     };
 
     return {
       request: function cors(ctx: PolicyContext) {
+        // The answer depends on Origin whenever the origin list is not `*`: say so to caches,
+        // also on answers without CORS headers, or a cache could serve them to allowed origins.
+        if (!any) ctx.setResponseHeader('vary', 'Origin');
         const origin = ctx.request.headers.origin;
         if (typeof origin !== 'string') return undefined;
         const preflight =
@@ -50,7 +57,6 @@ export const cors = definePolicy({
         }
         const allowOrigin = any ? '*' : origin;
         ctx.setResponseHeader('access-control-allow-origin', allowOrigin);
-        if (!any) ctx.setResponseHeader('vary', 'Origin');
         if (config.credentials) ctx.setResponseHeader('access-control-allow-credentials', 'true');
         if (!preflight) {
           if (expose) ctx.setResponseHeader('access-control-expose-headers', expose);
@@ -63,6 +69,8 @@ export const cors = definePolicy({
         };
         const h = allowHeaders ?? (typeof asked === 'string' ? asked : undefined);
         if (h) headers['access-control-allow-headers'] = h;
+        if (!allowHeaders)
+          headers.vary = any ? 'Access-Control-Request-Headers' : 'Origin, Access-Control-Request-Headers';
         return ctx.respond(204, headers, '', 'preflight');
       },
     };
