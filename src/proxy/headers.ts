@@ -13,6 +13,8 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'expect',
   'http2-settings',
+  // Not hop-by-hop, but never meant for an upstream: `Proxy` is the httpoxy vector (CVE-2016-5385).
+  'proxy',
 ]);
 
 export type HeaderMap = Record<string, string | string[] | undefined>;
@@ -28,21 +30,34 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return set.size ? set : undefined;
 }
 
-/** Copies headers without hop-by-hop ones and those named in `Connection`. */
+/** Copies headers without hop-by-hop ones (any `Proxy-*` included) and those named in `Connection`. */
 export function endToEnd(headers: IncomingHttpHeaders | HeaderMap): HeaderMap {
   const named = connectionTokens(headers.connection);
   const out: HeaderMap = {};
   for (const k in headers) {
-    if (HOP_BY_HOP.has(k) || named?.has(k)) continue;
+    if (HOP_BY_HOP.has(k) || k.startsWith('proxy-') || named?.has(k)) continue;
     const v = headers[k];
     if (v !== undefined) out[k] = v;
   }
   return out;
 }
 
+/** Forwarding headers only a trusted proxy may set; from anyone else they are dropped. */
+const FORWARDING = [
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
+  'forwarded',
+];
+
 /**
- * Adds X-Forwarded-For/Proto/Host and Forwarded. The peer's address is always appended to
- * X-Forwarded-For; incoming Proto and Host are believed only from a trusted proxy.
+ * Adds X-Forwarded-For/Proto/Host and Forwarded. From a trusted proxy (`gateway.trustedProxies`)
+ * the incoming ones are believed: the peer is appended to X-Forwarded-For and Forwarded, and
+ * X-Forwarded-Proto/Host are kept when present. From anyone else they are replaced, so an
+ * upstream never reads a client-forged address or scheme.
  */
 export function addForwarded(
   h: HeaderMap,
@@ -51,13 +66,14 @@ export function addForwarded(
   host: string,
   peerTrusted: boolean,
 ): void {
+  if (!peerTrusted) for (const k of FORWARDING) delete h[k];
   const xff = h['x-forwarded-for'];
   h['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${peer}` : peer;
-  if (!peerTrusted || !h['x-forwarded-proto']) h['x-forwarded-proto'] = proto;
-  if (!peerTrusted || !h['x-forwarded-host']) h['x-forwarded-host'] = host;
+  if (!h['x-forwarded-proto']) h['x-forwarded-proto'] = proto;
+  if (!h['x-forwarded-host']) h['x-forwarded-host'] = host;
   const forNode = peer.includes(':') ? `"[${peer}]"` : peer;
   const element = `for=${forNode};host=${quoteIfNeeded(host)};proto=${proto}`;
-  const prior = peerTrusted ? h.forwarded : undefined;
+  const prior = h.forwarded;
   h.forwarded = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${element}` : element;
 }
 
