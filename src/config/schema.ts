@@ -1,4 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
+import { AiRoute, AiSection } from '../ai/schema.js';
 
 /** A string enum that validates as `enum` (one clear error) rather than a union of literals. */
 function OneOf<const V extends readonly string[]>(
@@ -150,7 +151,8 @@ export const Service = T.Object(
 export const Route = T.Object(
   {
     name: Name,
-    service: T.String({ description: 'Name of the service this route sends to.' }),
+    service: T.Optional(T.String({ description: 'Name of the service this route sends to. Exactly one of `service` and `ai`.' })),
+    ai: T.Optional(AiRoute),
     paths: T.Array(T.String({ pattern: '^/', maxLength: 2048 }), {
       minItems: 1,
       description:
@@ -250,6 +252,12 @@ export const GatewaySettings = T.Object(
             default: 8192,
             description: 'Longest request target accepted (414 beyond).',
           }),
+          maxBufferedBodyBytes: T.Integer({
+            minimum: 0,
+            default: 1048576,
+            description:
+              'Largest body the gateway buffers when a policy must read it (schema validation, WAF, AI); 413 beyond.',
+          }),
         },
         strict,
       ),
@@ -271,6 +279,7 @@ export const Config = T.Object(
         description: 'Consumers upserted into the store on apply (data, not part of the revision).',
       }),
     ),
+    ai: T.Optional(AiSection),
     gateway: T.Optional(GatewaySettings),
   },
   { ...strict, $id: 'PortcullisConfig' },

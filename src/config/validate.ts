@@ -7,15 +7,17 @@ export type PolicyRegistry = ReadonlyMap<string, PolicyModule>;
 
 /**
  * Schema and semantic checks. Returns a deep copy of the input with defaults filled in, and
- * every issue found (never only the first). The input is not modified.
+ * every issue found (never only the first). The input is not modified. `schemaValid` tells
+ * whether the config has the right shape, so later checks (secrets, policy compilation) can
+ * still run and add their issues to the same list.
  */
 export function checkConfig(
   input: unknown,
   registry: PolicyRegistry,
-): { config: Config; issues: ConfigIssue[] } {
+): { config: Config; issues: ConfigIssue[]; schemaValid: boolean } {
   const config = structuredClone(input) as Config;
   const validate = validator(Config);
-  if (!validate(config)) return { config, issues: formatAjvErrors(validate.errors) };
+  if (!validate(config)) return { config, issues: formatAjvErrors(validate.errors), schemaValid: false };
   const issues: ConfigIssue[] = [];
   uniqueNames(config.services, '/services', issues);
   uniqueNames(config.routes, '/routes', issues);
@@ -30,7 +32,11 @@ export function checkConfig(
     });
   });
   config.routes.forEach((r, i) => {
-    if (!services.has(r.service))
+    if (r.service === undefined && r.ai === undefined)
+      issues.push({ path: `/routes/${i}`, message: "a route needs a 'service' (or an 'ai' block)" });
+    else if (r.service !== undefined && r.ai !== undefined)
+      issues.push({ path: `/routes/${i}`, message: "a route has either a 'service' or an 'ai' block, not both" });
+    else if (r.service !== undefined && !services.has(r.service))
       issues.push({ path: `/routes/${i}/service`, message: `no service named '${r.service}'` });
   });
   const instances = new Set<string>();
@@ -60,7 +66,7 @@ export function checkConfig(
     const v = validator(mod.schema);
     if (!v(p.config)) issues.push(...formatAjvErrors(v.errors, `${at}/config`));
   });
-  return { config, issues };
+  return { config, issues, schemaValid: true };
 }
 
 export function scopeKey(scope: PolicyConfig['scope']): string {
@@ -82,8 +88,9 @@ function uniqueNames(items: { name: string }[], at: string, issues: ConfigIssue[
   });
 }
 
-function targetUrlProblem(url: string): string | undefined {
-  if (url.includes('${')) return undefined; // a secret reference; checked after resolution
+/** Why a target URL cannot be used, or undefined. Never quotes the URL (it may hold a secret). */
+export function targetUrlProblem(url: string, resolved = false): string | undefined {
+  if (!resolved && url.includes('${')) return undefined; // a secret reference; checked after resolution
   let u: URL;
   try {
     u = new URL(url);

@@ -1,14 +1,18 @@
 import type { Logger } from 'pino';
-import { resolveSecrets, type SecretEnv } from '../config/secrets.js';
+import { compileAi } from '../ai/compile.js';
+import { redact, resolveSecrets, type SecretEnv } from '../config/secrets.js';
 import type { Config, RouteConfig } from '../config/schema.js';
-import { checkConfig, type PolicyRegistry, scopeKey } from '../config/validate.js';
+import { checkConfig, type PolicyRegistry, scopeKey, targetUrlProblem } from '../config/validate.js';
 import { buildCidrSet, type CidrSet } from '../net/ip.js';
 import { Router } from '../proxy/router.js';
 import { UpstreamService } from '../proxy/service.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { applies, buildChain, type Chain, type Instance, scopeLevel } from './chain.js';
 import type { Clock } from './clock.js';
-import type { Consumer } from './context.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Exchange } from '../proxy/exchange.js';
+import type { Responder } from '../proxy/respond.js';
+import type { Consumer, PolicyContext } from './context.js';
 import { type ConfigIssue, ConfigError } from './errors.js';
 import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from './phases.js';
 import type { PolicyDeps, PolicyServices } from './policy.js';
@@ -16,12 +20,29 @@ import type { PolicyDeps, PolicyServices } from './policy.js';
 export interface CompiledRoute {
   readonly index: number;
   readonly def: RouteConfig;
-  readonly service: UpstreamService;
+  /** The upstream service; absent on routes answered by a terminal (AI routes). */
+  readonly service: UpstreamService | undefined;
   /** The chain for requests with no consumer-specific policies. */
   readonly chain: Chain;
+  /**
+   * Set when something other than an HTTP service answers the route (the AI gateway, prompt
+   * templates): called after the request phases, instead of the upstream call.
+   */
+  readonly terminal?: Terminal;
   /** Chains per consumer, built on first use (consumer- and group-scoped policies). */
   chainFor(consumer: Consumer | undefined): Chain;
 }
+
+export interface TerminalCall {
+  ctx: PolicyContext;
+  req: IncomingMessage;
+  res: ServerResponse;
+  exchange: Exchange;
+  chain: Chain;
+  respond: Responder;
+}
+
+export type Terminal = (call: TerminalCall) => Promise<void>;
 
 export interface CompiledRevision {
   readonly id: number;
@@ -33,6 +54,8 @@ export interface CompiledRevision {
   readonly services: ReadonlyMap<string, UpstreamService>;
   readonly trustedProxies: CidrSet;
   readonly maxUrlLength: number;
+  /** Cap on a body buffered for a policy that reads it. */
+  readonly maxBufferedBodyBytes: number;
   readonly secrets: ReadonlySet<string>;
 }
 
@@ -72,15 +95,26 @@ export function checkOnly(input: unknown, deps: CompileDeps): ConfigIssue[] {
  * once. Services whose config is unchanged are taken over from the running revision.
  */
 export function compile(input: unknown, id: number, deps: CompileDeps): CompiledRevision {
-  const { config, issues } = checkConfig(input, deps.registry);
-  if (issues.length) throw new ConfigError(issues);
-  const stored = revisionConfig(config);
+  const checked = checkConfig(input, deps.registry);
+  if (!checked.schemaValid) throw new ConfigError(checked.issues);
+  const stored = revisionConfig(checked.config);
   const hash = sha256(canonicalJson(stored));
   const resolved = resolveSecrets(stored, deps.secretEnv);
-  if (resolved.issues.length) throw new ConfigError(resolved.issues);
   const cfg = resolved.value as Config;
 
-  const gatewayIssues: ConfigIssue[] = [];
+  // Every issue is gathered before refusing: semantic checks, secrets, then what only
+  // compiling finds (bad CIDRs, policy settings). Parts that already failed are not compiled.
+  const gatewayIssues: ConfigIssue[] = [...checked.issues, ...resolved.issues];
+  const failed = new Set(gatewayIssues.map((i) => i.path));
+  const hasIssue = (at: string) => [...failed].some((p) => p === at || p.startsWith(`${at}/`));
+  stored.services.forEach((s, i) => {
+    s.targets.forEach((t, j) => {
+      const at = `/services/${i}/targets/${j}/url`;
+      if (!t.url.includes('${') || hasIssue(at)) return;
+      const problem = targetUrlProblem(cfg.services[i].targets[j].url, true);
+      if (problem) gatewayIssues.push({ path: at, message: `${problem} (after resolving secret references)` });
+    });
+  });
   const trusted = buildCidrSet(cfg.gateway?.trustedProxies ?? []);
   for (const i of trusted.invalid)
     gatewayIssues.push({ path: `/gateway/trustedProxies/${i}`, message: 'not an IP address or CIDR' });
@@ -93,7 +127,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     gateway: { trustedProxies: cfg.gateway?.trustedProxies ?? [] },
   };
   cfg.policies.forEach((p, order) => {
-    if (p.mode === 'off') return;
+    if (p.mode === 'off' || hasIssue(`/policies/${order}`)) return;
     const mod = deps.registry.get(p.name)!;
     let handlers: Instance['handlers'];
     try {
@@ -127,7 +161,12 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
       handlers,
     });
   });
-  if (gatewayIssues.length) throw new ConfigError(gatewayIssues);
+  if (gatewayIssues.length) {
+    // A message may quote a resolved value (a policy quoting the entry it refused).
+    throw new ConfigError(
+      gatewayIssues.map((i) => ({ path: i.path, message: redact(i.message, resolved.secrets) })),
+    );
+  }
 
   const services = new Map<string, UpstreamService>();
   for (const s of cfg.services) {
@@ -135,22 +174,35 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     services.set(s.name, deps.liveServices?.get(h) ?? new UpstreamService(s, h, deps.clock, deps.logger));
   }
 
+  const ai = compileAi(cfg.ai, { services: deps.services, clock: deps.clock, logger: deps.logger });
+  const terminals = new Map<number, Terminal>();
+  const routeIssues: ConfigIssue[] = [];
+  cfg.routes.forEach((def, index) => {
+    if (!def.ai) return;
+    const t = ai.terminalFor(def, `/routes/${index}/ai`);
+    routeIssues.push(...t.issues);
+    if (t.terminal) terminals.set(index, t.terminal);
+  });
+  if (routeIssues.length) throw new ConfigError(routeIssues);
+
   const personal = instances.filter((i) => i.level >= 3);
   const routes: CompiledRoute[] = cfg.routes.map((def, index) => {
-    const base = instances.filter((i) => i.level < 3 && applies(i, def.name, def.service));
+    const serviceName = def.service ?? '';
+    const base = instances.filter((i) => i.level < 3 && applies(i, def.name, serviceName));
     const chain = buildChain(base);
     const cache = new Map<string, Chain>();
     return {
       index,
       def,
-      service: services.get(def.service)!,
+      service: def.service === undefined ? undefined : services.get(def.service),
+      terminal: terminals.get(index),
       chain,
       chainFor(consumer) {
         if (!consumer || personal.length === 0) return chain;
         const key = `${consumer.name}\0${consumer.groups.join(',')}`;
         let c = cache.get(key);
         if (!c) {
-          const mine = personal.filter((i) => applies(i, def.name, def.service, consumer));
+          const mine = personal.filter((i) => applies(i, def.name, serviceName, consumer));
           c = mine.length ? buildChain([...base, ...mine]) : chain;
           if (cache.size > 10_000) cache.clear();
           cache.set(key, c);
@@ -169,6 +221,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     services,
     trustedProxies: trusted.set,
     maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
+    maxBufferedBodyBytes: cfg.gateway?.limits?.maxBufferedBodyBytes ?? 1_048_576,
     secrets: resolved.secrets,
   };
 }

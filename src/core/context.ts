@@ -88,6 +88,10 @@ export class PolicyContext {
   response: ResponseView | undefined = undefined;
   /** Cap on the request body, enforced while streaming. */
   bodyLimit: number | undefined = undefined;
+  /** The request body, once a policy or terminal asked for it with `readBody`. */
+  bufferedBody: Buffer | undefined = undefined;
+  /** Reads the incoming body up to a cap; installed by the data plane. */
+  bodySource: ((maxBytes: number) => Promise<Buffer>) | undefined = undefined;
   /** Free per-request state, keyed by policy. */
   readonly state = new Map<string, unknown>();
   /** True while the running policy is enforced; false while it is shadowed. */
@@ -161,6 +165,20 @@ export class PolicyContext {
     this.check('limitBody', ['request', 'auth', 'authz', 'rateLimit', 'validate']);
     if (this.acting)
       this.bodyLimit = this.bodyLimit === undefined ? maxBytes : Math.min(this.bodyLimit, maxBytes);
+  }
+
+  /**
+   * The whole request body, buffered once (at most `maxBytes`, default the gateway's
+   * `limits.maxBufferedBodyBytes`) and then sent upstream from the buffer. Rejects with
+   * BodyTooLargeError beyond the cap, which the pipeline answers with 413 in every mode.
+   */
+  async readBody(maxBytes?: number): Promise<Buffer> {
+    this.check('readBody', BEFORE_UPSTREAM);
+    if (this.bufferedBody) return this.bufferedBody;
+    if (!this.bodySource) return Buffer.alloc(0);
+    const limit = Math.min(maxBytes ?? Number.POSITIVE_INFINITY, this.bodyLimit ?? Number.POSITIVE_INFINITY);
+    this.bufferedBody = await this.bodySource(limit);
+    return this.bufferedBody;
   }
 
   /** Sets the mode of the policy about to run; used by the pipeline only. */

@@ -1,3 +1,4 @@
+import { BodyTooLargeError } from '../proxy/body-limit.js';
 import type { ChainEntry } from './chain.js';
 import type { PolicyContext } from './context.js';
 import type { Decision, Outcome, Rejection, ShortCircuit } from './policy.js';
@@ -26,6 +27,14 @@ export async function runPhase(
       const r = e.fn(ctx);
       out = r instanceof Promise ? await r : r;
     } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        // A gateway limit, not the policy's decision: refused in every mode.
+        record(ctx, e, 'deny', sink, `body>${err.limit}`, 'PCS_ERR_BODY_TOO_LARGE');
+        return ctx.reject('PCS_ERR_BODY_TOO_LARGE', {
+          rule: `body>${err.limit}`,
+          detail: `${inst.label} read the body`,
+        });
+      }
       sink.policyError(e, err);
       record(ctx, e, 'error', sink, undefined, 'PCS_ERR_POLICY_FAILURE');
       if (inst.mode === 'enforce')

@@ -82,7 +82,8 @@ export async function forward(
   chain: Chain,
   upstreamPath: string,
 ): Promise<void> {
-  const svc = route.service;
+  // compile guarantees a service on every route without a terminal
+  const svc = route.service!;
   const def = svc.def;
   const withBody = hasBody(req);
   const method = req.method ?? 'GET';
@@ -92,7 +93,10 @@ export async function forward(
   x.abort = (reason) => ac.abort(reason);
   const timer = setTimeout(() => ac.abort(TOTAL_TIMEOUT), def.timeouts?.totalMs ?? 120_000);
   let body: NodeJS.ReadableStream | null = null;
-  if (withBody) body = ctx.bodyLimit === undefined ? req : req.pipe(new BodyLimit(ctx.bodyLimit));
+  if (ctx.bufferedBody) {
+    body = ctx.bufferedBody as never;
+    ctx.upstreamHeaders['content-length'] = String(ctx.bufferedBody.length);
+  } else if (withBody) body = ctx.bodyLimit === undefined ? req : req.pipe(new BodyLimit(ctx.bodyLimit));
   const headers = ctx.upstreamHeaders;
   let excluded: Set<Target> | undefined;
 

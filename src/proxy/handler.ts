@@ -15,6 +15,7 @@ import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
 import { acceptableRequestId, normalizePath } from './path.js';
+import { readRequestBody } from './read-body.js';
 import { Responder } from './respond.js';
 
 export interface HandlerDeps {
@@ -144,7 +145,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     }
     const route = match.route;
     x.route = route.def.name;
-    x.service = route.def.service;
+    x.service = route.def.service ?? '';
     if (route.def.lifecycle === 'sunset') return respondBare(x, res, 'PCS_ERR_ROUTE_SUNSET');
 
     const peer = normalizeIp(req.socket.remoteAddress ?? '');
@@ -165,9 +166,11 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       time: x.time,
       params: match.params,
       route: route.def.name,
-      service: route.def.service,
+      service: route.def.service ?? '',
     };
     const ctx = new PolicyContext(view, headers, clock);
+    const bufferCap = rev.maxBufferedBodyBytes;
+    ctx.bodySource = (max) => readRequestBody(req, Math.min(max, bufferCap));
     x.ctx = ctx;
 
     let chain = route.chain;
@@ -186,7 +189,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       if (res.destroyed) return;
     }
     const upstreamPath = (route.def.stripPath ? match.strippedPath : path) + (q < 0 ? '' : `?${rawQuery}`);
-    await forward(fwd, x, req, res, ctx, route, chain, upstreamPath);
+    if (route.terminal) await route.terminal({ ctx, req, res, exchange: x, chain, respond });
+    else await forward(fwd, x, req, res, ctx, route, chain, upstreamPath);
   }
 
   function respondBare(x: Exchange, res: ServerResponse, code: ErrorCode, detail?: string): void {
