@@ -223,10 +223,28 @@ describe('routing through the gateway', () => {
     assert.equal(JSON.parse(r.body).url, '/hello/y');
   });
 
-  it('refuses a path that climbs above the root', async () => {
-    const r = await raw(gw.url, 'GET /hello/../../etc/passwd HTTP/1.1\nHost: gw.test\nConnection: close');
-    assert.equal(r.status, 400);
-    assert.equal(JSON.parse(r.body).error.code, 'PCS_ERR_BAD_REQUEST');
+  it('refuses a path that climbs above the root or hides a dot segment', async () => {
+    const seenA = a.seen.length;
+    for (const p of [
+      '/hello/../../etc/passwd',
+      '/%2e%2e/hello',
+      '/hello/..%2fadmin',
+      '/hello/..%2Fadmin',
+      '/hello/%2e%2e%5cadmin',
+      '/hello/..\\admin',
+      '/hello/..;/admin',
+      '/hello/.%2e;x=1/admin',
+    ]) {
+      const r = await raw(gw.url, `GET ${p} HTTP/1.1\nHost: gw.test\nConnection: close`);
+      assert.equal(r.status, 400, p);
+      assert.equal(JSON.parse(r.body).error.code, 'PCS_ERR_BAD_REQUEST', p);
+    }
+    assert.equal(a.seen.length, seenA);
+    const ok = await raw(
+      gw.url,
+      'GET /hello/v1.0;rev=2/a..b/%2e%2e. HTTP/1.1\nHost: gw.test\nConnection: close',
+    );
+    assert.equal(JSON.parse(ok.body).url, '/hello/v1.0;rev=2/a..b/%2e%2e.');
   });
 });
 

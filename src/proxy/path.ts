@@ -1,7 +1,12 @@
+const HIDDEN_SEPARATOR = /%2f|%5c|\\|;/i;
+
 /**
  * Removes `.` and `..` segments (RFC 3986 §5.2.4), treating percent-encoded dots as dots, so
  * that `/public/%2e%2e/admin` routes (and is forwarded) as `/admin`. Returns undefined for a
- * path that would climb above the root.
+ * path that would climb above the root, and for one that hides a dot segment behind an encoded
+ * slash, a backslash or a path parameter (`/public/..%2fadmin`, `/public/..\admin`,
+ * `/public/..;/admin`): an upstream that decodes `%2f`, takes `\` for `/` or drops `;...` (Tomcat)
+ * would climb out of the route's prefix.
  */
 export function normalizePath(path: string): string | undefined {
   if (!path.includes('.') && !/%2e/i.test(path)) return path;
@@ -19,6 +24,8 @@ export function normalizePath(path: string): string | undefined {
       if (i === segs.length - 1) out.push('');
       continue;
     }
+    if (HIDDEN_SEPARATOR.test(s) && s.split(/%2f|%5c|\\|;/i).some((p) => p === '.' || p === '..'))
+      return undefined;
     out.push(segs[i]);
   }
   return `/${out.join('/')}`;
