@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminToken } from './admin/auth.js';
+import { ADMIN_MODULES } from './admin/routes/index.js';
 import { createAdminServer } from './admin/server.js';
 import { readConfigFile } from './config/load.js';
 import type { SecretEnv } from './config/secrets.js';
@@ -109,6 +110,8 @@ export class Gateway {
     this.admin = createAdminServer({
       revisions: this.revisions,
       store: this.store,
+      services: this.services,
+      modules: ADMIN_MODULES,
       metrics: this.metrics,
       token: this.token,
       logger: this.logger,

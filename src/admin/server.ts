@@ -8,6 +8,7 @@ import { parseConfigText } from '../config/load.js';
 import { ConsumerDecl } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
+import type { PolicyServices } from '../core/policy.js';
 import { NotFoundError, type Revisions } from '../core/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +19,10 @@ import { openApiDocument } from './openapi.js';
 export interface AdminDeps {
   revisions: Revisions;
   store: Store;
+  /** Policy services (directory to invalidate, counters for bans, events). */
+  services: PolicyServices;
+  /** Endpoint modules added by features (credentials, bans, AI usage...). */
+  modules?: readonly AdminModule[];
   metrics: GatewayMetrics;
   token: AdminToken;
   logger: Logger;
@@ -26,8 +31,8 @@ export interface AdminDeps {
   maxBodyBytes?: number;
 }
 
-type Params = Record<string, string | undefined>;
-type Handler = (
+export type Params = Record<string, string | undefined>;
+export type Handler = (
   req: IncomingMessage,
   res: ServerResponse,
   params: Params,
@@ -44,14 +49,28 @@ const ConsumerBody = T.Object(
   { additionalProperties: false },
 );
 
+export type RouteFn = (
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  h: Handler,
+  open?: boolean,
+) => void;
+
+/**
+ * A group of admin endpoints living in its own file (`src/admin/routes/*.ts`): it registers its
+ * routes with `route`. Handlers throw AdminError for clean 4xx answers.
+ */
+export type AdminModule = (route: RouteFn, deps: AdminDeps & { maxBodyBytes: number }) => void;
+
 /** The admin REST API: its own listener, loopback by default, behind the admin token. */
 export function createAdminServer(deps: AdminDeps): Server {
   const max = deps.maxBodyBytes ?? 10 * 1024 * 1024;
   const router = FindMyWay({ ignoreTrailingSlash: true });
   /** `open` endpoints (health, metrics, the API document) need no token. */
-  const route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, h: Handler, open = false) => {
+  const route: RouteFn = (method, path, h, open = false) => {
     router.on(method, path, () => undefined, { h, open });
   };
+  for (const m of deps.modules ?? []) m(route, { ...deps, maxBodyBytes: max });
 
   route('GET', '/health', async (_q, res) => sendJson(res, 200, { status: 'ok' }), true);
   route(
@@ -188,6 +207,8 @@ export function createAdminServer(deps: AdminDeps): Server {
         throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
       const actor = headerText(req, 'x-portcullis-author') ?? 'admin';
       await h(req, res, found.params, url.searchParams, actor);
+      // A change to consumers or credentials takes effect at once on this process.
+      if (req.method !== 'GET') deps.services.directory.invalidate();
     } catch (err) {
       if (err instanceof AdminError) return sendAdminError(res, err, requestId);
       deps.logger.error({ err: (err as Error)?.stack, url: req.url }, 'admin request failed');

@@ -1,0 +1,4 @@
+import type { AdminModule } from '../server.js';
+
+/** Admin endpoint modules, registered in this order after the core endpoints. */
+export const ADMIN_MODULES: readonly AdminModule[] = [];
