@@ -3,6 +3,20 @@ import { ERRORS, type ErrorCode, PhaseError } from './errors.js';
 import type { Phase } from './phases.js';
 import type { Allow, Decision, Mode, Rejection, ShortCircuit } from './policy.js';
 
+/** What authentication established, for authorization policies to read. */
+export interface Identity {
+  /** The auth policy that authenticated the request (`key-auth`, `jwt`, ...). */
+  method: string;
+  /** The credential's id or the token's `jti`/hash, for logs and per-credential limits. */
+  credential?: string;
+  /** Verified token claims (jwt, oidc, introspection). */
+  claims?: Record<string, unknown>;
+  /** OAuth scopes granted. */
+  scopes?: readonly string[];
+  /** True when the anonymous consumer was assigned (no credentials presented). */
+  anonymous?: boolean;
+}
+
 export interface Consumer {
   id: string;
   name: string;
@@ -79,6 +93,8 @@ const BEFORE_HEADERS_SENT: readonly Phase[] = [...BEFORE_UPSTREAM, 'response'];
 export class PolicyContext {
   phase: Phase = 'request';
   consumer: Consumer | undefined = undefined;
+  /** Set in `auth` with setIdentity; read by authz, rate limits and logs. */
+  identity: Identity | undefined = undefined;
   readonly decisions: Decision[] = [];
   /** Headers sent to the upstream. Mutable through setRequestHeader/removeRequestHeader. */
   readonly upstreamHeaders: Record<string, string | string[] | undefined>;
@@ -132,6 +148,11 @@ export class PolicyContext {
   setConsumer(consumer: Consumer): void {
     this.check('setConsumer', ['auth']);
     if (this.acting) this.consumer = consumer;
+  }
+
+  setIdentity(identity: Identity): void {
+    this.check('setIdentity', ['auth']);
+    if (this.acting) this.identity = identity;
   }
 
   setRequestHeader(name: string, value: string): void {
