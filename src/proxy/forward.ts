@@ -16,6 +16,7 @@ import type { Target } from './target.js';
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const CLIENT_GONE = 'client-gone';
 const TOTAL_TIMEOUT = 'total-timeout';
+const READ_TIMEOUT = 'read-timeout';
 
 type FailureKind = 'client' | 'timeout' | 'connect' | 'reset' | 'too-large';
 
@@ -39,7 +40,7 @@ function hasBody(req: IncomingMessage): boolean {
 
 function classify(err: unknown, reason: unknown, req: IncomingMessage): FailureKind {
   if (reason === CLIENT_GONE) return 'client';
-  if (reason === TOTAL_TIMEOUT) return 'timeout';
+  if (reason === TOTAL_TIMEOUT || reason === READ_TIMEOUT) return 'timeout';
   if (err instanceof BodyTooLargeError) return 'too-large';
   const code = (err as { code?: string })?.code;
   if (
@@ -117,6 +118,11 @@ export async function forward(
     const t0 = deps.monotonic();
     x.upstreamStart = t0;
     let r: Awaited<ReturnType<Target['pool']['request']>>;
+    // undici's headers timeout ticks in half-seconds; without a request body to upload first,
+    // this one keeps `readMs` to the millisecond.
+    const headersTimer = withBody
+      ? undefined
+      : setTimeout(() => ac.abort(READ_TIMEOUT), def.timeouts?.readMs ?? 60_000);
     try {
       r = await target.pool.request({
         path: target.basePath + upstreamPath,
@@ -125,7 +131,9 @@ export async function forward(
         body: body as never,
         signal: ac.signal,
       });
+      clearTimeout(headersTimer);
     } catch (err) {
+      clearTimeout(headersTimer);
       target.inflight--;
       const kind = classify(err, ac.signal.reason, req);
       if (kind === 'client') {
