@@ -13,8 +13,17 @@ export function parseConfigText(text: string, source = 'config'): unknown {
       })),
     );
   }
-  const value = doc.toJS({ maxAliasCount: 100 });
-  if (value === null || value === undefined) return {};
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // An alias bomb ("billion laughs") or another document that cannot become plain data.
+    throw new ConfigError([{ path: source, message: (err as Error).message }]);
+  }
+  // An empty document is refused rather than read as "no routes": a truncated file or an empty
+  // request body must not wipe the running config. Send `{}` to really clear everything.
+  if (value === null || value === undefined)
+    throw new ConfigError([{ path: source, message: 'the configuration is empty' }]);
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ConfigError([{ path: '/', message: 'the configuration must be a mapping (an object)' }]);
   }

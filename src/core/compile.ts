@@ -112,7 +112,8 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
       const at = `/services/${i}/targets/${j}/url`;
       if (!t.url.includes('${') || hasIssue(at)) return;
       const problem = targetUrlProblem(cfg.services[i].targets[j].url, true);
-      if (problem) gatewayIssues.push({ path: at, message: `${problem} (after resolving secret references)` });
+      if (problem)
+        gatewayIssues.push({ path: at, message: `${problem} (after resolving secret references)` });
     });
   });
   const trusted = buildCidrSet(cfg.gateway?.trustedProxies ?? []);
@@ -161,12 +162,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
       handlers,
     });
   });
-  if (gatewayIssues.length) {
-    // A message may quote a resolved value (a policy quoting the entry it refused).
-    throw new ConfigError(
-      gatewayIssues.map((i) => ({ path: i.path, message: redact(i.message, resolved.secrets) })),
-    );
-  }
+  // A message may quote a resolved value (a policy quoting the entry it refused).
+  const redacted = (list: ConfigIssue[]) =>
+    list.map((i) => ({ path: i.path, message: redact(i.message, resolved.secrets) }));
+  if (gatewayIssues.length) throw new ConfigError(redacted(gatewayIssues));
 
   const services = new Map<string, UpstreamService>();
   for (const s of cfg.services) {
@@ -183,7 +182,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     routeIssues.push(...t.issues);
     if (t.terminal) terminals.set(index, t.terminal);
   });
-  if (routeIssues.length) throw new ConfigError(routeIssues);
+  if (routeIssues.length) {
+    for (const s of services.values()) if (deps.liveServices?.get(s.hash) !== s) void s.close();
+    throw new ConfigError(redacted(routeIssues));
+  }
 
   const personal = instances.filter((i) => i.level >= 3);
   const routes: CompiledRoute[] = cfg.routes.map((def, index) => {

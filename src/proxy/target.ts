@@ -28,12 +28,18 @@ export class Target implements Balanced {
   /** The Host header sent upstream when the route does not preserve the client's. */
   readonly hostHeader: string;
 
-  constructor(
-    readonly url: string,
-    weight: number,
-    service: ServiceConfig,
-  ) {
+  /** The URL as shown in /status, logs and error details: credentials masked. */
+  readonly url: string;
+
+  constructor(url: string, weight: number, service: ServiceConfig) {
     const u = new URL(url);
+    this.url = url;
+    if (u.username || u.password) {
+      const shown = new URL(url);
+      shown.username = '***';
+      shown.password = '';
+      this.url = shown.href;
+    }
     this.origin = u.origin;
     this.hostHeader = u.host;
     this.basePath = u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '');
