@@ -5,7 +5,7 @@ import { type AddressInfo, connect, createServer as createTcpServer, type Socket
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request as undiciRequest } from 'undici';
-import { call, startGateway, type TestGateway } from './helpers/gateway.js';
+import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 /** An echo upstream that also says who it is. */
@@ -245,6 +245,34 @@ describe('routing through the gateway', () => {
       'GET /hello/v1.0;rev=2/a..b/%2e%2e. HTTP/1.1\nHost: gw.test\nConnection: close',
     );
     assert.equal(JSON.parse(ok.body).url, '/hello/v1.0;rev=2/a..b/%2e%2e.');
+  });
+});
+
+describe('route paths the router cannot hold', () => {
+  it('are refused whole with the path of the offending entry; the running revision stays', async () => {
+    const up = await tagged('a');
+    const gw = await startGateway({
+      services: [{ name: 'a', targets: [{ url: up.url }] }],
+      routes: [{ name: 'r', service: 'a', paths: ['/a'] }],
+    });
+    try {
+      const before = gw.gw.revisions.active?.id;
+      const r = await adminCall(gw, 'POST', '/config', {
+        services: [{ name: 'a', targets: [{ url: up.url }] }],
+        routes: [
+          { name: 'r', service: 'a', paths: ['/a'] },
+          { name: 'bad', service: 'a', paths: ['/b', '/x/*/y'] },
+        ],
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.json.error.code, 'PCS_ERR_CONFIG_INVALID');
+      assert.ok(JSON.stringify(r.json).includes('/routes/1/paths/1'), JSON.stringify(r.json));
+      assert.equal(gw.gw.revisions.active?.id, before);
+      assert.equal((await call(`${gw.url}/a`)).json.who, 'a');
+    } finally {
+      await gw.stop();
+      await up.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RouteConfig } from '../src/config/schema.js';
+import { ConfigError } from '../src/core/errors.js';
 import { Router } from '../src/proxy/router.js';
 
 interface R {
@@ -229,5 +230,34 @@ describe('router: stripPath', () => {
     assert.equal(r.find('GET', 'h', '/api/v1/a/b', {})?.strippedPath, '/a/b');
     assert.equal(r.find('GET', 'h', '/users/7/posts', {})?.strippedPath, '/posts');
     assert.equal(r.find('GET', 'h', '/x/y', {})?.strippedPath, '/x/y');
+  });
+});
+
+describe('router: pattern spellings', () => {
+  it('routes on one path spelt with different parameter names, each with its own names', () => {
+    const r = router([
+      { paths: ['/users/:id'], methods: ['GET'] },
+      { paths: ['/users/:uid'], methods: ['DELETE'] },
+    ]);
+    const g = r.find('GET', 'h', '/users/7/x', {});
+    assert.equal(g?.route.def.name, 'r0');
+    assert.equal(g?.params.id, '7');
+    const d = r.find('DELETE', 'h', '/users/7', {});
+    assert.equal(d?.route.def.name, 'r1');
+    assert.equal(d?.params.uid, '7');
+    assert.equal(d?.params.id, undefined);
+  });
+
+  it('refuses a path the radix tree cannot hold, naming it', () => {
+    assert.throws(
+      () => router([{ paths: ['/ok'] }, { paths: ['/a', '/x/*'] }]),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.issues.length, 1);
+        assert.equal(err.issues[0].path, '/routes/1/paths/1');
+        assert.match(err.issues[0].message, /^invalid path: /);
+        return true;
+      },
+    );
   });
 });

@@ -1,5 +1,6 @@
 import FindMyWay from 'find-my-way';
 import type { RouteConfig } from '../config/schema.js';
+import { type ConfigIssue, ConfigError } from '../core/errors.js';
 
 /** What the router needs of a compiled route. */
 export interface Routable {
@@ -52,20 +53,38 @@ export interface RouteMatch<R> {
 export class Router<R extends Routable> {
   private readonly fmw = FindMyWay({ maxParamLength: 8192, caseSensitive: true });
 
+  /** Throws a ConfigError naming every path find-my-way refuses. */
   constructor(routes: readonly R[]) {
-    const byPattern = new Map<string, Candidate<R>[]>();
+    // Patterns that differ only in parameter names (`/u/:id`, `/u/:uid`) share one tree node.
+    const byShape = new Map<string, { pattern: string; own: { cand: Candidate<R>; pattern: string }[] }>();
+    const issues: ConfigIssue[] = [];
     for (const route of routes) {
-      for (const raw of route.def.paths) {
+      route.def.paths.forEach((raw, j) => {
         const base = raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
         const exact = route.def.pathMatch === 'exact';
         const cand = candidate(route, base, exact);
-        push(byPattern, base, cand);
-        if (!exact) push(byPattern, base === '/' ? '/*' : `${base}/*`, cand);
-      }
+        const patterns = exact ? [base] : [base, base === '/' ? '/*' : `${base}/*`];
+        try {
+          for (const pattern of patterns) FindMyWay().on('GET', pattern, () => undefined);
+        } catch (err) {
+          issues.push({
+            path: `/routes/${route.index}/paths/${j}`,
+            message: `invalid path: ${(err as Error).message}`,
+          });
+          return;
+        }
+        for (const pattern of patterns) {
+          const key = shape(pattern);
+          const slot = byShape.get(key) ?? { pattern, own: [] };
+          byShape.set(key, slot);
+          slot.own.push({ cand, pattern });
+        }
+      });
     }
-    const patterns = [...byPattern.keys()].map((p) => ({ p, segs: segments(p) }));
+    if (issues.length) throw new ConfigError(issues);
+    const slots = [...byShape.values()].map((slot) => ({ ...slot, segs: segments(slot.pattern) }));
     // Most specific first, so that fallbacks are tried in the order the tree would pick them.
-    patterns.sort((a, b) => compareSpecificity(b.segs, a.segs));
+    slots.sort((a, b) => compareSpecificity(b.segs, a.segs));
     const matchers = new Map<string, Entry<R>['match']>();
     const matcherOf = (pattern: string) => {
       let m = matchers.get(pattern);
@@ -75,16 +94,28 @@ export class Router<R extends Routable> {
       }
       return m;
     };
-    for (const own of byPattern.values()) own.sort(compareCandidates);
-    for (const { p, segs } of patterns) {
-      const entries: Entry<R>[] = byPattern.get(p)!.map((cand) => ({ cand, match: undefined }));
-      for (const other of patterns) {
-        if (other.p === p || !mayOverlap(segs, other.segs)) continue;
-        const match = matcherOf(other.p);
-        for (const cand of byPattern.get(other.p)!) entries.push({ cand, match });
+    for (const slot of slots) slot.own.sort((a, b) => compareCandidates(a.cand, b.cand));
+    for (const slot of slots) {
+      // The tree's params are named after the slot's pattern; a route spelt otherwise has its own.
+      const entries: Entry<R>[] = slot.own.map(({ cand, pattern }) => ({
+        cand,
+        match: pattern === slot.pattern ? undefined : matcherOf(pattern),
+      }));
+      for (const other of slots) {
+        if (other === slot || !mayOverlap(slot.segs, other.segs)) continue;
+        for (const { cand, pattern } of other.own) entries.push({ cand, match: matcherOf(pattern) });
       }
-      this.fmw.on('GET', p, () => undefined, { entries });
+      try {
+        this.fmw.on('GET', slot.pattern, () => undefined, { entries });
+      } catch (err) {
+        const route = slot.own[0].cand.route;
+        issues.push({
+          path: `/routes/${route.index}/paths`,
+          message: `path ${slot.pattern}: ${(err as Error).message}`,
+        });
+      }
     }
+    if (issues.length) throw new ConfigError(issues);
   }
 
   find(
@@ -122,6 +153,11 @@ export class Router<R extends Routable> {
 /** Kinds of a pattern's segments: 2 static, 1 parameter, 0 a prefix's tail (`*`). */
 function segments(pattern: string): string[] {
   return pattern === '/' ? [] : pattern.slice(1).split('/');
+}
+
+/** A pattern with its plain `:name` parameters unnamed. */
+function shape(pattern: string): string {
+  return pattern.replace(/\/:[A-Za-z_$][\w$]*(?=\/|$)/g, '/:');
 }
 
 function kind(seg: string): number {
@@ -185,12 +221,6 @@ function candidate<R extends Routable>(route: R, base: string, exact: boolean): 
 function compareCandidates<R extends Routable>(a: Candidate<R>, b: Candidate<R>): number {
   for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return b.rank[i] - a.rank[i];
   return 0;
-}
-
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
 }
 
 /** The host without its port; `host` is already lower case. */
