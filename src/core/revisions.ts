@@ -45,8 +45,8 @@ export class Revisions {
   private live: CompiledRevision | undefined;
   private meta: RevisionMeta | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly retiring = new Set<UpstreamService>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Services the live revision no longer uses, each with the timer that will close it. */
+  private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
 
   constructor(private readonly deps: RevisionDeps) {}
 
@@ -115,8 +115,8 @@ export class Revisions {
 
   /** Closes the pools of every revision this manager served. */
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    const all = new Set<UpstreamService>(this.retiring);
+    for (const t of this.retiring.values()) clearTimeout(t);
+    const all = new Set<UpstreamService>(this.retiring.keys());
     for (const s of this.live?.services.values() ?? []) all.add(s);
     await Promise.allSettled([...all].map((s) => s.close()));
   }
@@ -194,7 +194,7 @@ export class Revisions {
 
   private compile(input: unknown, id: number): CompiledRevision {
     const live = new Map<string, UpstreamService>();
-    for (const s of [...(this.live?.services.values() ?? []), ...this.retiring]) live.set(s.hash, s);
+    for (const s of [...this.retiring.keys(), ...(this.live?.services.values() ?? [])]) live.set(s.hash, s);
     return compile(input, id, { ...this.deps, liveServices: live });
   }
 
@@ -204,6 +204,8 @@ export class Revisions {
     this.live = next;
     this.meta = meta;
     for (const s of next.services.values()) {
+      // Taken back from retirement: its pending close must not fire (it would on a later retire).
+      clearTimeout(this.retiring.get(s));
       this.retiring.delete(s);
       s.start();
     }
@@ -211,20 +213,21 @@ export class Revisions {
     if (!prev) return;
     const kept = new Set(next.services.values());
     for (const s of prev.services.values()) {
-      if (kept.has(s)) continue;
-      this.retiring.add(s);
+      if (kept.has(s) || this.retiring.has(s)) continue;
       const t = setTimeout(() => {
-        this.timers.delete(t);
-        if (this.retiring.delete(s)) void s.close();
+        if (this.retiring.get(s) !== t) return;
+        this.retiring.delete(s);
+        void s.close();
       }, this.deps.drainMs ?? 60_000);
       t.unref();
-      this.timers.add(t);
+      this.retiring.set(s, t);
     }
   }
 
+  /** Closes what a compile created and nothing else: live and draining services are shared. */
   private discard(c: CompiledRevision): void {
-    const live = new Set(this.live?.services.values() ?? []);
-    for (const s of c.services.values()) if (!live.has(s)) void s.close();
+    const keep = new Set([...(this.live?.services.values() ?? []), ...this.retiring.keys()]);
+    for (const s of c.services.values()) if (!keep.has(s)) void s.close();
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
