@@ -49,12 +49,23 @@ const ConsumerBody = T.Object(
   { additionalProperties: false },
 );
 
-export type RouteFn = (
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  path: string,
-  h: Handler,
-  open?: boolean,
-) => void;
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * Registers an endpoint. `open` endpoints need no token. `doc` is its OpenAPI operation object,
+ * merged into `GET /openapi.json` (core endpoints are described in openapi.ts).
+ */
+export type RouteFn = (method: Method, path: string, h: Handler, open?: boolean, doc?: object) => void;
+
+/** One registered endpoint, as find-my-way knows it (`/revisions/:id`). */
+export interface AdminRoute {
+  method: Method;
+  path: string;
+  open: boolean;
+}
+
+/** The admin listener, with the endpoints it routes (for the API document and its tests). */
+export type AdminServer = Server & { readonly routes: readonly AdminRoute[] };
 
 /**
  * A group of admin endpoints living in its own file (`src/admin/routes/*.ts`): it registers its
@@ -63,14 +74,19 @@ export type RouteFn = (
 export type AdminModule = (route: RouteFn, deps: AdminDeps & { maxBodyBytes: number }) => void;
 
 /** The admin REST API: its own listener, loopback by default, behind the admin token. */
-export function createAdminServer(deps: AdminDeps): Server {
+export function createAdminServer(deps: AdminDeps): AdminServer {
   const max = deps.maxBodyBytes ?? 10 * 1024 * 1024;
   const router = FindMyWay({ ignoreTrailingSlash: true });
+  const routes: AdminRoute[] = [];
+  const docs: { method: Method; path: string; open: boolean; doc: object }[] = [];
   /** `open` endpoints (health, metrics, the API document) need no token. */
-  const route: RouteFn = (method, path, h, open = false) => {
+  const route: RouteFn = (method, path, h, open = false, doc) => {
     router.on(method, path, () => undefined, { h, open });
+    routes.push({ method, path, open });
+    if (doc) docs.push({ method, path, open, doc });
   };
   for (const m of deps.modules ?? []) m(route, { ...deps, maxBodyBytes: max });
+  let document: object | undefined;
 
   route('GET', '/health', async (_q, res) => sendJson(res, 200, { status: 'ok' }), true);
   route(
@@ -83,7 +99,15 @@ export function createAdminServer(deps: AdminDeps): Server {
     },
     true,
   );
-  route('GET', '/openapi.json', async (_q, res) => sendJson(res, 200, openApiDocument), true);
+  route(
+    'GET',
+    '/openapi.json',
+    async (_q, res) => {
+      document ??= withModuleDocs(openApiDocument, docs);
+      sendJson(res, 200, document);
+    },
+    true,
+  );
 
   route('GET', '/status', async (_q, res) => {
     const rev = deps.revisions.current;
@@ -195,22 +219,28 @@ export function createAdminServer(deps: AdminDeps): Server {
     });
   });
 
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     const requestId = randomUUID();
     try {
       const url = new URL(req.url ?? '/', 'http://admin');
       const found = router.find(req.method as 'GET', url.pathname);
-      if (!found)
-        throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
-      const { h, open } = found.store as { h: Handler; open: boolean };
+      const open = (found?.store as { open?: boolean } | undefined)?.open === true;
+      // Without the token, unknown endpoints are 401 too: the endpoint map is not public.
       if (!open && !deps.token.check(req.headers.authorization))
         throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      if (!found)
+        throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
+      const { h } = found.store as { h: Handler };
       const actor = headerText(req, 'x-portcullis-author') ?? 'admin';
       await h(req, res, found.params, url.searchParams, actor);
       // A change to consumers or credentials takes effect at once on this process.
       if (req.method !== 'GET') deps.services.directory.invalidate();
     } catch (err) {
-      if (err instanceof AdminError) return sendAdminError(res, err, requestId);
+      if (err instanceof AdminError) {
+        // The rest of an oversized body is not read: close instead of draining it.
+        if (err.code === 'PCS_ERR_ADMIN_PAYLOAD_TOO_LARGE') res.setHeader('connection', 'close');
+        return sendAdminError(res, err, requestId);
+      }
       deps.logger.error({ err: (err as Error)?.stack, url: req.url }, 'admin request failed');
       if (!res.headersSent)
         sendJson(res, 500, {
@@ -218,6 +248,26 @@ export function createAdminServer(deps: AdminDeps): Server {
         });
     }
   });
+  return Object.assign(server, { routes });
+}
+
+/** The core document plus the operations that endpoint modules describe. */
+function withModuleDocs(
+  base: typeof openApiDocument,
+  docs: readonly { method: Method; path: string; open: boolean; doc: object }[],
+): object {
+  const paths: Record<string, Record<string, object>> = structuredClone(base.paths) as never;
+  for (const d of docs) {
+    const p = openApiPath(d.path);
+    paths[p] ??= {};
+    paths[p][d.method.toLowerCase()] = d.open ? { security: [], ...d.doc } : d.doc;
+  }
+  return { ...base, paths };
+}
+
+/** `/revisions/:id/diff/:other` -> `/revisions/{id}/diff/{other}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
 function configRefused(err: unknown): AdminError {
