@@ -79,6 +79,7 @@ describe('router: paths', () => {
     assert.equal(m?.params.id, '42');
     assert.equal(name(r, '/users/42/x'), undefined);
     assert.equal(name(r, '/users'), undefined);
+    assert.equal(name(r, '/users/'), undefined, 'a parameter takes a non-empty segment');
     const m2 = r.find('GET', 'gw.test', '/orgs/acme/repos/gw/issues', {});
     assert.equal(m2?.route.def.name, 'r1');
     assert.equal(m2?.params.org, 'acme');
@@ -259,5 +260,75 @@ describe('router: pattern spellings', () => {
         return true;
       },
     );
+  });
+});
+
+describe('router: agrees with a brute-force reference', () => {
+  /** Deterministic PRNG (mulberry32). */
+  function prng(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const kindOf = (s: string) => (s === '*' ? 0 : s.startsWith(':') ? 1 : 2);
+  function moreSpecific(a: string[], b: string[]): number {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const d = kindOf(a[i]) - kindOf(b[i]);
+      if (d) return d;
+    }
+    return a.length - b.length;
+  }
+
+  it('on 300 random route tables', () => {
+    const rnd = prng(42);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)];
+    for (let table = 0; table < 300; table++) {
+      const defs: Partial<RouteConfig>[] = [];
+      for (let i = 0, n = 1 + Math.floor(rnd() * 6); i < n; i++) {
+        const segs = Array.from({ length: Math.floor(rnd() * 4) }, () => pick(['a', 'b', ':p']));
+        defs.push({
+          paths: [`/${segs.join('/')}`],
+          pathMatch: rnd() < 0.5 ? 'exact' : 'prefix',
+          methods: rnd() < 0.5 ? [pick(['GET', 'POST'])] : undefined,
+          priority: Math.floor(rnd() * 2),
+        });
+      }
+      const r = router(defs);
+      for (let q = 0; q < 20; q++) {
+        const segs = Array.from({ length: Math.floor(rnd() * 5) }, () => pick(['a', 'b', 'c']));
+        const path = `/${segs.join('/')}`;
+        const method = pick(['GET', 'POST']);
+        // Reference: every route whose pattern matches, most specific pattern first, then rank.
+        const matching = defs
+          .map((d, index) => {
+            const pat = d.paths![0] === '/' ? [] : d.paths![0].slice(1).split('/');
+            const fits = (i: number) => pat[i].startsWith(':') || pat[i] === segs[i];
+            if (pat.length > segs.length || !pat.every((_, i) => fits(i))) return undefined;
+            if (pat.length < segs.length && d.pathMatch === 'exact') return undefined;
+            const eff = pat.length < segs.length ? [...pat, '*'] : pat;
+            return { index, d, eff };
+          })
+          .filter((m) => m !== undefined)
+          .sort(
+            (x, y) =>
+              moreSpecific(y.eff, x.eff) ||
+              (y.d.pathMatch === 'exact' ? 1 : 0) - (x.d.pathMatch === 'exact' ? 1 : 0) ||
+              (y.d.methods ? 1 : 0) - (x.d.methods ? 1 : 0) ||
+              (y.d.priority ?? 0) - (x.d.priority ?? 0) ||
+              x.index - y.index,
+          );
+        const want = matching.find((m) => !m.d.methods || m.d.methods.includes(method));
+        const got = r.find(method, 'h', path, {});
+        assert.equal(
+          got?.route.def.name,
+          want ? `r${want.index}` : undefined,
+          `${method} ${path} on ${JSON.stringify(defs)}`,
+        );
+      }
+    }
   });
 });

@@ -102,7 +102,9 @@ export class Router<R extends Routable> {
         match: pattern === slot.pattern ? undefined : matcherOf(pattern),
       }));
       for (const other of slots) {
-        if (other === slot || !mayOverlap(slot.segs, other.segs)) continue;
+        // A more specific pattern that matched the path would have been found instead.
+        if (other === slot || compareSpecificity(other.segs, slot.segs) > 0) continue;
+        if (!mayOverlap(slot.segs, other.segs)) continue;
         for (const { cand, pattern } of other.own) entries.push({ cand, match: matcherOf(pattern) });
       }
       try {
@@ -143,7 +145,7 @@ export class Router<R extends Routable> {
       }
       if (c.headers && !c.headers.every(([k, v]) => headers[k] === v)) continue;
       const params = match ? match(path) : found.params;
-      if (!params) continue;
+      if (!params || hasEmptyParam(params)) continue;
       return { route: c.route, params, strippedPath: strip(path, c.baseSegments) };
     }
     return undefined;
@@ -153,6 +155,12 @@ export class Router<R extends Routable> {
 /** Kinds of a pattern's segments: 2 static, 1 parameter, 0 a prefix's tail (`*`). */
 function segments(pattern: string): string[] {
   return pattern === '/' ? [] : pattern.slice(1).split('/');
+}
+
+/** `:name` matches a non-empty segment (the radix tree lets `/users/:id` take `/users/`). */
+function hasEmptyParam(params: Record<string, string | undefined>): boolean {
+  for (const k in params) if (params[k] === '' && k !== '*') return true;
+  return false;
 }
 
 /** A pattern with its plain `:name` parameters unnamed. */
