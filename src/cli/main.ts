@@ -15,6 +15,7 @@ import { createLogger } from '../observability/logger.js';
 import { policyRegistry } from '../policies/index.js';
 import type { RevisionMeta } from '../store/store.js';
 import { AdminCallError, adminCall, adminTarget } from './client.js';
+import { registerCredentialCommands } from './credentials.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const program = new Command('portcullis').description(
@@ -40,6 +41,7 @@ program
   .option('--admin-token-file <file>', 'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)')
   .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
   .option('--no-watch', 'do not re-apply the config file when it changes')
+  .option('--redis-url <url>', 'share rate-limit counters and bans in Redis (env PORTCULLIS_REDIS_URL)')
   .action(async (o) => {
     let configFile: string | undefined = o.config;
     if (!configFile) {
@@ -59,6 +61,7 @@ program
       adminHost: o.adminHost,
       adminToken: token,
       dataDir: o.dataDir,
+      redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
     });
     try {
       const { port, adminPort } = await gw.start();
@@ -192,4 +195,5 @@ function fail(err: unknown): never {
   process.exit(1);
 }
 
+registerCredentialCommands(program);
 program.parseAsync().catch(fail);

@@ -116,6 +116,41 @@ export const ERRORS = {
     message: 'Admin request body too large',
     fix: 'Admin request bodies are capped at `admin.maxBodyBytes` (default 10 MiB).',
   },
+  PCS_ERR_AUTH_REQUIRED: {
+    status: 401,
+    message: 'Authentication required',
+    fix: 'The request carried no credentials the route accepts. The `WWW-Authenticate` header names the scheme; send the API key, token, password, signature or client certificate it asks for.',
+  },
+  PCS_ERR_AUTH_INVALID_KEY: {
+    status: 401,
+    message: 'Invalid credentials',
+    fix: '`key-auth`: the API key is unknown, revoked, expired or malformed. Issue a new one (`portcullis credentials issue <consumer> --kind key-auth`); the access log says which.',
+  },
+  PCS_ERR_AUTH_INVALID_TOKEN: {
+    status: 401,
+    message: 'Invalid token',
+    fix: '`jwt`, `oidc`, `oauth2-introspection`: the token failed a check (signature, algorithm, issuer, audience, time, required claims, or the authorization server says inactive). The access log `detail` names the check; get a fresh token from the identity provider.',
+  },
+  PCS_ERR_AUTH_INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'Invalid credentials',
+    fix: '`basic-auth`, `hmac-auth`, `mtls-auth`: the username, password, signature or certificate did not match an active credential of a consumer. The access log `detail` says which check failed.',
+  },
+  PCS_ERR_AUTH_REPLAY: {
+    status: 401,
+    message: 'Request signature expired or replayed',
+    fix: '`hmac-auth`: the `Date` is outside the allowed clock skew, or the same signature was already used. Sync the client clock (NTP) and sign every request afresh.',
+  },
+  PCS_ERR_AUTH_PROVIDER_UNAVAILABLE: {
+    status: 401,
+    message: 'Authentication temporarily unavailable',
+    fix: 'The identity provider (JWKS URL, OIDC discovery or introspection endpoint) could not be reached and no cached answer could decide. Check the provider and the network; the `portcullis_auth_provider_errors_total` counter and the log name the URL. `oauth2-introspection` can fail open with `failOpen: true`.',
+  },
+  PCS_ERR_AUTH_INSUFFICIENT: {
+    status: 401,
+    message: 'Stronger authentication required',
+    fix: '`step-up`: the token does not show the multi-factor authentication the route asks for (`amr` / `acr`). The client must re-authenticate at the identity provider with the asked `acr_values` and retry.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

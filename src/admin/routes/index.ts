@@ -1,4 +1,5 @@
 import type { AdminModule } from '../server.js';
+import { credentialRoutes } from './credentials.js';
 
 /** Admin endpoint modules, registered in this order after the core endpoints. */
-export const ADMIN_MODULES: readonly AdminModule[] = [];
+export const ADMIN_MODULES: readonly AdminModule[] = [credentialRoutes];
