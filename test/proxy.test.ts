@@ -439,6 +439,36 @@ describe('forwarding through the gateway', () => {
     }
   });
 
+  it('passes HEAD, 204 and 304 answers through without a body, keeping Content-Length', async () => {
+    const up = await rawUpstream((req, res) => {
+      if (req.url === '/204') return res.writeHead(204, { 'x-n': '204' }).end();
+      if (req.url === '/304') return res.writeHead(304, { etag: '"v1"' }).end();
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello world');
+    });
+    const g = await startGateway({
+      services: [{ name: 's', targets: [{ url: up.url }] }],
+      routes: [{ name: 'r', service: 's', paths: ['/'] }],
+    });
+    try {
+      const h = await call(`${g.url}/x`, { method: 'HEAD' });
+      assert.equal(h.status, 200);
+      assert.equal(h.headers['content-length'], '11');
+      assert.equal(h.text, '');
+      const n = await call(`${g.url}/204`);
+      assert.equal(n.status, 204);
+      assert.equal(n.headers['x-n'], '204');
+      const m = await call(`${g.url}/304`, { headers: { 'if-none-match': '"v1"' } });
+      assert.equal(m.status, 304);
+      assert.equal(m.headers.etag, '"v1"');
+      // The connection is still good afterwards.
+      assert.equal((await call(`${g.url}/x`)).text, 'hello world');
+    } finally {
+      await g.stop();
+      await up.close();
+    }
+  });
+
   it('passes the method, body and query through intact', async () => {
     const r = await call(`${gw.url}/p?x=%20y&z`, {
       method: 'PATCH',
@@ -512,7 +542,13 @@ describe('streaming through the gateway', () => {
   });
 
   it('a large chunked upload and a large download arrive intact', async () => {
+    const data = randomBytes(8 * 1024 * 1024);
     const up = await rawUpstream((req, res) => {
+      if (req.url === '/download') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let i = 0; i < data.length; i += 64 * 1024) res.write(data.subarray(i, i + 64 * 1024));
+        return res.end();
+      }
       const hash = createHash('sha256');
       let n = 0;
       req.on('data', (c: Buffer) => {
@@ -532,7 +568,6 @@ describe('streaming through the gateway', () => {
       routes: [{ name: 'r', service: 's', paths: ['/'] }],
     });
     try {
-      const data = randomBytes(8 * 1024 * 1024);
       const body = new PassThrough();
       const sent = undiciRequest(`${g.url}/upload`, { method: 'PUT', body });
       for (let i = 0; i < data.length; i += 256 * 1024) body.write(data.subarray(i, i + 256 * 1024));
@@ -540,10 +575,18 @@ describe('streaming through the gateway', () => {
       const r = await sent;
       assert.equal(r.statusCode, 200);
       assert.equal(r.headers['x-te'], 'chunked');
-      assert.deepEqual(await r.body.json(), {
-        n: data.length,
-        sha: createHash('sha256').update(data).digest('hex'),
-      });
+      const sha = createHash('sha256').update(data).digest('hex');
+      assert.deepEqual(await r.body.json(), { n: data.length, sha });
+      const d = await undiciRequest(`${g.url}/download`);
+      assert.equal(d.statusCode, 200);
+      const got = createHash('sha256');
+      let n = 0;
+      for await (const c of d.body) {
+        got.update(c);
+        n += c.length;
+      }
+      assert.equal(n, data.length);
+      assert.equal(got.digest('hex'), sha);
     } finally {
       await g.stop();
       await up.close();
