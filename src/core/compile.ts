@@ -57,6 +57,11 @@ export interface CompiledRevision {
   /** Cap on a body buffered for a policy that reads it. */
   readonly maxBufferedBodyBytes: number;
   readonly secrets: ReadonlySet<string>;
+  /**
+   * Hash of the config with secrets resolved. Never shown: it only tells that a secret's value
+   * changed under an unchanged revision, so that re-applying the same file picks it up.
+   */
+  readonly fingerprint: string;
 }
 
 export interface CompileDeps {
@@ -132,7 +137,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     const mod = deps.registry.get(p.name)!;
     let handlers: Instance['handlers'];
     try {
-      handlers = mod.create(p.config ?? {}, policyDeps);
+      handlers = mod.create(p.config ?? {}, {
+        ...policyDeps,
+        instance: { id: p.id ?? p.name, scope: scopeKey(p.scope) },
+      });
     } catch (err) {
       gatewayIssues.push({ path: `/policies/${order}/config`, message: (err as Error).message });
       return;
@@ -225,5 +233,6 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
     maxBufferedBodyBytes: cfg.gateway?.limits?.maxBufferedBodyBytes ?? 1_048_576,
     secrets: resolved.secrets,
+    fingerprint: sha256(canonicalJson(cfg)),
   };
 }

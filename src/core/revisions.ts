@@ -18,7 +18,8 @@ export interface ApplyOptions {
 }
 
 export interface ApplyResult {
-  status: 'applied' | 'unchanged' | 'dry-run';
+  /** `reloaded`: same revision, recompiled because a secret's value changed. */
+  status: 'applied' | 'unchanged' | 'reloaded' | 'dry-run';
   revision: RevisionMeta | undefined;
   diff: ConfigDiff;
 }
@@ -138,6 +139,20 @@ export class Revisions {
     const consumers = (input as Config).consumers;
     if (consumers?.length) await this.importConsumers(consumers, opts.author);
     if (this.meta && compiled.hash === this.meta.hash) {
+      if (this.live && compiled.fingerprint !== this.live.fingerprint) {
+        // Same revision, new secret values (a rotated key file or env var): recompile in place.
+        this.swap({ ...compiled, id: this.meta.id }, this.meta);
+        await this.deps.store.appendAudit({
+          actor: opts.author,
+          action: 'revision.reload',
+          target: `revision/${this.meta.id}`,
+          beforeHash: this.meta.hash,
+          afterHash: this.meta.hash,
+          detail: { reason: 'secret values changed' },
+        });
+        this.deps.metrics.applies.labels('reloaded').inc();
+        return { status: 'reloaded', revision: this.meta, diff };
+      }
       this.discard(compiled);
       this.deps.metrics.applies.labels('unchanged').inc();
       return { status: 'unchanged', revision: this.meta, diff };
