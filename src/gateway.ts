@@ -13,6 +13,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import type { PolicyModule, PolicyServices } from './core/policy.js';
 import { policyServices } from './core/services.js';
 import type { CounterStore } from './counters/counter-store.js';
+import { RedisCounterStore } from './counters/redis.js';
 import { Revisions } from './core/revisions.js';
 import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
@@ -41,8 +42,12 @@ export interface GatewayOptions {
   accessLogSink?: LogSink;
   logLevel?: string;
   policies?: readonly PolicyModule[];
-  /** Counter store for limits and budgets (default: in memory). */
+  /** Counter store for limits and budgets (default: in memory, or Redis with `redisUrl`). */
   counters?: CounterStore;
+  /** Shared counters in Redis (`redis://host:port/db`) when `counters` is not given. */
+  redisUrl?: string;
+  /** Key prefix in Redis (default `pcs:`). */
+  redisPrefix?: string;
   secretEnv?: SecretEnv;
   limits?: Partial<ServerLimits>;
   drainMs?: number;
@@ -70,7 +75,18 @@ export class Gateway {
     this.metrics = new GatewayMetrics({ defaultMetrics: !opts.logSink });
     this.store =
       opts.store ?? new SqliteStore(join(opts.dataDir ?? 'data', 'portcullis.db'), () => this.clock.now());
-    this.services = policyServices(this.store, this.clock, this.logger, this.metrics, opts.counters);
+    const counters =
+      opts.counters ??
+      (opts.redisUrl
+        ? new RedisCounterStore({
+            url: opts.redisUrl,
+            prefix: opts.redisPrefix,
+            clock: this.clock,
+            logger: this.logger,
+            metrics: this.metrics,
+          })
+        : undefined);
+    this.services = policyServices(this.store, this.clock, this.logger, this.metrics, counters);
     this.revisions = new Revisions({
       store: this.store,
       services: this.services,
@@ -94,6 +110,8 @@ export class Gateway {
         ? undefined
         : { config, author, message: o.configFile ? `start: ${o.configFile}` : 'start' },
     );
+    if (this.services.counters.ready && !(await this.services.counters.ready()))
+      this.logger.warn('counter store not reachable at start: serving degraded until it is');
     const limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.data = createDataPlane(
       {

@@ -102,6 +102,8 @@ export class PolicyContext {
   readonly responseHeaders: Record<string, string> = {};
   /** The upstream's answer; set before `response` runs. */
   response: ResponseView | undefined = undefined;
+  /** The status the client was finally sent (499 when it went away); set before `log` runs. */
+  finalStatus: number | undefined = undefined;
   /** Cap on the request body, enforced while streaming. */
   bodyLimit: number | undefined = undefined;
   /** The request body, once a policy or terminal asked for it with `readBody`. */

@@ -151,6 +151,31 @@ export const ERRORS = {
     message: 'Stronger authentication required',
     fix: '`step-up`: the token does not show the multi-factor authentication the route asks for (`amr` / `acr`). The client must re-authenticate at the identity provider with the asked `acr_values` and retry.',
   },
+  PCS_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests',
+    fix: 'The key went over a `rate-limit` limit or quota; the access log names the limit (`rule`). The client should wait `Retry-After` seconds; raise the limit or give the consumer its own if the traffic is legitimate.',
+  },
+  PCS_ERR_COUNTER_STORE_UNAVAILABLE: {
+    status: 503,
+    message: 'Service temporarily unavailable',
+    fix: 'The counter store (Redis) did not answer and the policy fails closed (`onStoreError: deny`). Check Redis (`portcullis_counter_store_errors_total`, the gateway log); set `onStoreError: allow` to fail open instead.',
+  },
+  PCS_ERR_CONCURRENCY_LIMITED: {
+    status: 429,
+    message: 'Too many concurrent requests',
+    fix: 'The key has `concurrency-limit.max` requests in flight and the queue is full or the wait timed out. Raise `max` or `queue`, or make the upstream faster.',
+  },
+  PCS_ERR_BANNED: {
+    status: 403,
+    message: 'Access denied',
+    fix: 'The key is banned by `ban` after repeated denials, or by an operator. List bans with `portcullis bans list` (or `GET /bans`) and lift one with `portcullis bans lift <key>`.',
+  },
+  PCS_ERR_OUTSIDE_SCHEDULE: {
+    status: 403,
+    message: 'Not available at this time',
+    fix: 'The route is closed outside the `schedule` policy windows (in its time zone). Call within the windows, or change the schedule.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

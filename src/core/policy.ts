@@ -65,6 +65,8 @@ export interface PolicyDeps extends PolicyServices {
   clock: Clock;
   /** Gateway-wide settings that policies may read (trusted proxies and the like). */
   gateway: { trustedProxies: readonly string[] };
+  /** Which instance is being created (`id` or the policy name, and its scope): namespaces counters. */
+  instance?: { id: string; scope: string };
 }
 
 /**

@@ -13,6 +13,12 @@ export interface CounterStore {
    * units when the bucket of `burst` units refilled at one unit per `emissionMs` allows it.
    */
   gcra(key: string, cost: number, emissionMs: number, burst: number, now: number): Promise<GcraResult>;
+  /**
+   * One rate-limit decision over several limits, atomically and in one round trip: every check
+   * is evaluated against the current state, and the state is changed only when all admit
+   * (a request denied by its hourly limit does not spend its per-second budget).
+   */
+  limit(checks: readonly LimitCheck[], now: number): Promise<LimitDecision>;
   /** Sets a key with a value until an absolute time (bans). */
   setUntil(key: string, value: string, untilMs: number): Promise<void>;
   /** Reads a key set with setUntil; undefined when absent or expired. */
@@ -21,14 +27,40 @@ export interface CounterStore {
   /** Lists keys set with setUntil under a prefix (bans listing). */
   scanUntil(prefix: string): Promise<{ key: string; value: string; untilMs: number }[]>;
   close(): Promise<void>;
+  /** Waits for a remote store to connect (false on timeout: the gateway starts degraded). */
+  ready?(timeoutMs?: number): Promise<boolean>;
 }
 
+/** The outcome of one limit (GCRA, sliding or fixed window). */
 export interface GcraResult {
   allowed: boolean;
   /** Units still available right after this decision. */
   remaining: number;
-  /** When the bucket is full again, in ms from now. */
+  /** When the bucket is full again (the window has no count left), in ms from now. */
   resetMs: number;
   /** When `cost` units would be admitted, in ms from now (0 when allowed). */
   retryAfterMs: number;
+}
+
+/** One limit of a decision (see `limit`). Keys of one decision should share a Redis hash tag. */
+export type LimitCheck =
+  /** GCRA: `burst` units, refilled one per `emissionMs`. State: the theoretical arrival time. */
+  | { kind: 'gcra'; key: string; cost: number; emissionMs: number; burst: number }
+  /** Sliding window (two fixed windows, the previous one weighted by its overlap). */
+  | { kind: 'sliding'; key: string; cost: number; limit: number; windowMs: number }
+  /** A fixed window with explicit bounds: calendar quotas (a day, a month in a time zone). */
+  | { kind: 'fixed'; key: string; cost: number; limit: number; windowStart: number; windowEnd: number };
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** One result per check, in order. */
+  results: GcraResult[];
+}
+
+/** The store could not be reached or answered with an error; the caller fails open or closed. */
+export class CounterStoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CounterStoreUnavailableError';
+  }
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
-import type { CounterStore, GcraResult } from './counter-store.js';
+import type { CounterStore, GcraResult, LimitCheck, LimitDecision } from './counter-store.js';
+import { type Evaluation, evalFixed, evalGcra, evalSliding, stateKeys } from './limits.js';
 
 interface Entry {
   value: number;
@@ -39,6 +40,37 @@ export class MemoryCounterStore implements CounterStore {
 
   async gcra(key: string, cost: number, emissionMs: number, burst: number, now: number): Promise<GcraResult> {
     return gcraStep(this.tats, key, cost, emissionMs, burst, now);
+  }
+
+  async limit(checks: readonly LimitCheck[], now: number): Promise<LimitDecision> {
+    const evals: Evaluation[] = [];
+    const keys: string[] = [];
+    for (const c of checks) {
+      const k = stateKeys(c, now);
+      keys.push(k[k.length - 1]);
+      if (c.kind === 'gcra') evals.push(evalGcra(this.tats.get(k[0]), c, now));
+      else if (c.kind === 'fixed') evals.push(evalFixed(this.count(k[0], now), c, now));
+      else evals.push(evalSliding(this.count(k[0], now), this.count(k[1], now), c, now));
+    }
+    const allowed = evals.every((e) => e.result.allowed);
+    if (allowed)
+      checks.forEach((c, i) => {
+        const e = evals[i];
+        if (c.kind === 'gcra') this.tats.set(keys[i], e.next);
+        else this.counters.set(keys[i], { value: e.next, expiresAt: e.expiresAt });
+      });
+    // Nothing was spent: admitting checks report their state as it is.
+    return {
+      allowed,
+      results: evals.map((e) =>
+        allowed || !e.result.allowed ? e.result : { allowed: true, ...e.idle, retryAfterMs: 0 },
+      ),
+    };
+  }
+
+  private count(key: string, now: number): number {
+    const e = this.counters.get(key);
+    return e && e.expiresAt > now ? e.value : 0;
   }
 
   async setUntil(key: string, value: string, untilMs: number): Promise<void> {

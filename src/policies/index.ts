@@ -1,6 +1,7 @@
 import type { PolicyModule } from '../core/policy.js';
 import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
+import { rateLimit } from './rate-limit/policy.js';
 import { keyAuth } from './key-auth/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
@@ -12,6 +13,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   requestSizeLimit,
   requestId,
   keyAuth,
+  rateLimit,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {

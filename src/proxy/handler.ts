@@ -68,7 +68,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const status = complete ? res.statusCode : failed ? ERRORS[failed].status : 499;
     const ms = clock.monotonic() - x.start;
     const ctx = x.ctx;
-    if (ctx) runLogPhase(x, ctx);
+    if (ctx) {
+      ctx.finalStatus = status;
+      runLogPhase(x, ctx);
+    }
     metrics.countRequest(x.route || '(none)', status, ms / 1000);
     accessLog.info({
       request_id: ctx?.requestId ?? x.id,
