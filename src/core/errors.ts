@@ -151,6 +151,61 @@ export const ERRORS = {
     message: 'Stronger authentication required',
     fix: '`step-up`: the token does not show the multi-factor authentication the route asks for (`amr` / `acr`). The client must re-authenticate at the identity provider with the asked `acr_values` and retry.',
   },
+  PCS_ERR_AI_BAD_REQUEST: {
+    status: 400,
+    message: 'Invalid AI request',
+    fix: 'The body is not a valid chat, messages, embeddings or template request (the message says which field). Fix the client.',
+  },
+  PCS_ERR_AI_MODEL_NOT_FOUND: {
+    status: 404,
+    message: 'Unknown model',
+    fix: 'The `model` is not an alias in `ai.models` (nor `provider/model` with `ai.directModels`). Add the alias or fix the client.',
+  },
+  PCS_ERR_AI_MODEL_NOT_ALLOWED: {
+    status: 403,
+    message: 'Model not allowed on this route',
+    fix: "The alias is not in the route's `ai.models` list. Add it, or give the consumer a route that allows it.",
+  },
+  PCS_ERR_AI_UNSUPPORTED: {
+    status: 400,
+    message: 'Operation not supported by the model',
+    fix: 'The model\'s provider cannot serve this operation (embeddings on Anthropic, for example). Route it to another alias.',
+  },
+  PCS_ERR_AI_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    message: 'AI provider unreachable',
+    fix: 'Every target of the alias failed to connect or answered 5xx. Check `ai.providers[].baseUrl`, the provider status, and add a fallback target.',
+  },
+  PCS_ERR_AI_PROVIDER_TIMEOUT: {
+    status: 504,
+    message: 'AI provider timed out',
+    fix: 'The provider did not answer within the target\'s `timeoutMs` / `idleTimeoutMs`. Raise them or add a fallback target.',
+  },
+  PCS_ERR_AI_PROVIDER_RATE_LIMITED: {
+    status: 429,
+    message: 'AI provider rate limit reached',
+    fix: 'The provider answered 429 on every target. Add keys or providers to the alias (`weighted`/`fallback`) or lower client traffic.',
+  },
+  PCS_ERR_AI_PROVIDER_REJECTED: {
+    status: 400,
+    message: 'AI provider refused the request',
+    fix: 'The provider answered 4xx (its message is passed on). Usually a client error (bad parameters, context too long) or a bad provider key.',
+  },
+  PCS_ERR_AI_BUDGET_EXCEEDED: {
+    status: 429,
+    message: 'Token or cost budget exhausted',
+    fix: 'An `ai-budget` limit was reached for the consumer, group or key. Wait for the window to reset (Retry-After) or raise the limit.',
+  },
+  PCS_ERR_AI_GUARDRAIL_BLOCKED: {
+    status: 400,
+    message: 'Request blocked by a guardrail',
+    fix: 'An AI guardrail policy (`ai-prompt-guard`, `ai-pii`) matched the prompt. The access log names the policy and rule.',
+  },
+  PCS_ERR_AI_OUTPUT_BLOCKED: {
+    status: 422,
+    message: 'Model answer blocked by a guardrail',
+    fix: 'An output check (`ai-output-check`, `ai-pii` on output) refused the model\'s answer. The access log names the rule.',
+  },
   PCS_ERR_RATE_LIMITED: {
     status: 429,
     message: 'Too many requests',

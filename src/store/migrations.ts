@@ -44,4 +44,26 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX credentials_lookup ON credentials (kind, lookup);
    CREATE INDEX credentials_consumer ON credentials (consumer);`,
+  `CREATE TABLE ai_usage (
+     id INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     day TEXT NOT NULL,
+     request_id TEXT NOT NULL,
+     consumer TEXT NOT NULL,
+     route TEXT NOT NULL,
+     model TEXT NOT NULL,
+     provider TEXT NOT NULL,
+     provider_model TEXT NOT NULL,
+     input_tokens INTEGER NOT NULL,
+     output_tokens INTEGER NOT NULL,
+     cost REAL NOT NULL,
+     latency_ms REAL NOT NULL,
+     ttft_ms REAL,
+     status INTEGER NOT NULL,
+     stream INTEGER NOT NULL,
+     cached INTEGER NOT NULL,
+     estimated INTEGER NOT NULL
+   );
+   CREATE INDEX ai_usage_day ON ai_usage (day, consumer);
+   CREATE INDEX ai_usage_ts ON ai_usage (ts);`,
 ];

@@ -1,5 +1,6 @@
 import type { AdminModule } from '../server.js';
+import { aiAdmin } from './ai.js';
 import { credentialRoutes } from './credentials.js';
 
 /** Admin endpoint modules, registered in this order after the core endpoints. */
-export const ADMIN_MODULES: readonly AdminModule[] = [credentialRoutes];
+export const ADMIN_MODULES: readonly AdminModule[] = [credentialRoutes, aiAdmin];
