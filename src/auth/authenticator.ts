@@ -40,6 +40,8 @@ export interface Authenticator {
   readonly method: string;
   /** The WWW-Authenticate challenge sent when credentials are missing. */
   readonly challenge: string;
+  /** Cleans the upstream request before any method runs (headers only the gateway may set). */
+  scrub?(ctx: PolicyContext): void;
   authenticate(ctx: PolicyContext): AuthResult | Promise<AuthResult>;
 }
 
@@ -102,6 +104,7 @@ export function authPolicy(
   return async function authenticate(ctx: PolicyContext) {
     let worst: AuthFailure | undefined;
     let worstMethod = methods[0];
+    for (const m of methods) m.scrub?.(ctx);
     for (const m of methods) {
       const r = await m.authenticate(ctx);
       if (r.ok) {

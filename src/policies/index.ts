@@ -3,6 +3,7 @@ import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
 import { keyAuth } from './key-auth/policy.js';
+import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
 
@@ -13,6 +14,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   requestSizeLimit,
   requestId,
   keyAuth,
+  jwt,
   rateLimit,
 ] as PolicyModule[];
 
