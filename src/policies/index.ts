@@ -2,6 +2,7 @@ import type { PolicyModule } from '../core/policy.js';
 import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
+import { concurrencyLimit } from './concurrency-limit/policy.js';
 import { keyAuth } from './key-auth/policy.js';
 import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
@@ -16,6 +17,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   keyAuth,
   jwt,
   rateLimit,
+  concurrencyLimit,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {
