@@ -26,6 +26,11 @@ export class AdminCallError extends Error {
   }
 }
 
+/** Recorded as the actor of every change (audit log, revision author). */
+export function cliAuthor(): string {
+  return process.env.PORTCULLIS_AUTHOR || process.env.USER || 'cli';
+}
+
 /** Calls the admin API of a running gateway. */
 export async function adminCall(
   t: AdminTarget,
@@ -39,7 +44,11 @@ export async function adminCall(
     res = await fetch(`${t.url}${path}`, {
       method,
       body,
-      headers: { ...(t.token ? { authorization: `Bearer ${t.token}` } : {}), ...headers },
+      headers: {
+        ...(t.token ? { authorization: `Bearer ${t.token}` } : {}),
+        'x-portcullis-author': cliAuthor(),
+        ...headers,
+      },
     });
   } catch (err) {
     throw new Error(
@@ -47,7 +56,14 @@ export async function adminCall(
     );
   }
   const text = await res.text();
-  const parsed = text ? JSON.parse(text) : {};
-  if (!res.ok) throw new AdminCallError(res.status, parsed);
+  let parsed: unknown = {};
+  try {
+    if (text) parsed = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `${t.url}${path} answered ${res.status} with a body that is not JSON: is ${t.url} the admin API?`,
+    );
+  }
+  if (!res.ok) throw new AdminCallError(res.status, parsed as AdminCallError['body']);
   return parsed;
 }

@@ -3,19 +3,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { readConfigFile } from '../config/load.js';
-import { systemClock } from '../core/clock.js';
-import { checkOnly } from '../core/compile.js';
-import { offlineServices } from '../core/services.js';
-import { type ConfigDiff, renderDiff } from '../core/diff.js';
+import type { ConfigDiff } from '../core/diff.js';
 import { ConfigError } from '../core/errors.js';
-import { startDemoUpstream } from '../demo/upstream.js';
-import { Gateway } from '../gateway.js';
-import { createLogger } from '../observability/logger.js';
-import { policyRegistry } from '../policies/index.js';
 import type { RevisionMeta } from '../store/store.js';
 import { AdminCallError, adminCall, adminTarget } from './client.js';
 import { registerCredentialCommands } from './credentials.js';
+
+// The gateway, the compiler and the policies are imported by the commands that need them, so
+// that the admin commands (revisions, diff, apply...) start in a fraction of the time.
+const renderDiff = async (d: ConfigDiff) => (await import('../core/diff.js')).renderDiff(d);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const program = new Command('portcullis').description(
@@ -41,11 +37,12 @@ program
   .option('--admin-token-file <file>', 'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)')
   .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
   .option('--no-watch', 'do not re-apply the config file when it changes')
-  .option('--redis-url <url>', 'share rate-limit counters and bans in Redis (env PORTCULLIS_REDIS_URL)')
   .action(async (o) => {
+    const { Gateway } = await import('../gateway.js');
     let configFile: string | undefined = o.config;
     if (!configFile) {
       configFile = join(root, 'examples', 'gateway.yaml');
+      const { startDemoUpstream } = await import('../demo/upstream.js');
       const demo = await startDemoUpstream(9000);
       process.stderr.write(`demo upstream listening on 127.0.0.1:${demo.port}\n`);
     }
@@ -61,7 +58,6 @@ program
       adminHost: o.adminHost,
       adminToken: token,
       dataDir: o.dataDir,
-      redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
     });
     try {
       const { port, adminPort } = await gw.start();
@@ -83,8 +79,17 @@ program
 program
   .command('validate <file>')
   .description('validate and compile a config without starting anything; exit 1 with every error')
-  .action((file: string) => {
+  .action(async (file: string) => {
     try {
+      const [{ readConfigFile }, { systemClock }, { checkOnly }, { offlineServices }, { createLogger }, { policyRegistry }] =
+        await Promise.all([
+          import('../config/load.js'),
+          import('../core/clock.js'),
+          import('../core/compile.js'),
+          import('../core/services.js'),
+          import('../observability/logger.js'),
+          import('../policies/index.js'),
+        ]);
       const logger = createLogger({ level: 'silent' });
       const issues = checkOnly(readConfigFile(file), {
         registry: policyRegistry(),
@@ -115,7 +120,7 @@ withAdmin(program.command('diff <a> <b>').description('structured diff between t
   .action(async (a: string, b: string, o) => {
     const d = (await call(o, 'GET', `/revisions/${enc(a)}/diff/${enc(b)}`)) as ConfigDiff;
     if (o.json) print(d);
-    else process.stdout.write(`${renderDiff(d)}\n`);
+    else process.stdout.write(`${await renderDiff(d)}\n`);
   });
 
 withAdmin(program.command('rollback <id>').description('re-activate an earlier revision')).action(
@@ -136,7 +141,6 @@ withAdmin(program.command('apply <file>').description('apply a config file to th
     if (o.message) q.set('message', o.message);
     const r = (await call(o, 'POST', `/config?${q}`, text, {
       'content-type': 'application/yaml',
-      'x-portcullis-author': process.env.USER ?? 'cli',
     })) as {
       status: string;
       revision?: RevisionMeta;
@@ -144,7 +148,7 @@ withAdmin(program.command('apply <file>').description('apply a config file to th
     };
     if (o.json) return print(r);
     process.stdout.write(
-      `${r.status}${r.revision ? `: revision ${r.revision.id} (${r.revision.hash.slice(0, 12)})` : ''}\n${renderDiff(r.diff)}\n`,
+      `${r.status}${r.revision ? `: revision ${r.revision.id} (${r.revision.hash.slice(0, 12)})` : ''}\n${await renderDiff(r.diff)}\n`,
     );
   });
 
