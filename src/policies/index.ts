@@ -4,6 +4,8 @@ import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
 import { concurrencyLimit } from './concurrency-limit/policy.js';
 import { keyAuth } from './key-auth/policy.js';
+import { oauth2Introspection } from './oauth2-introspection/policy.js';
+import { oidc } from './oidc/policy.js';
 import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
@@ -16,6 +18,8 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   requestId,
   keyAuth,
   jwt,
+  oidc,
+  oauth2Introspection,
   rateLimit,
   concurrencyLimit,
 ] as PolicyModule[];
