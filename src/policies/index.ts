@@ -1,4 +1,5 @@
 import type { PolicyModule } from '../core/policy.js';
+import { aiBudget } from './ai-budget/policy.js';
 import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
@@ -22,6 +23,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   oauth2Introspection,
   rateLimit,
   concurrencyLimit,
+  aiBudget,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Type as T } from '@sinclair/typebox';
+import { definePolicy } from '../../src/core/policy.js';
 
 /**
  * A loopback LLM provider speaking the real wire formats: OpenAI chat completions (JSON and SSE
@@ -271,5 +273,61 @@ export async function startMockLlm(): Promise<MockLlm> {
         server.closeAllConnections();
         server.close(() => r());
       }),
+  };
+}
+
+/** Test-only auth: the consumer named by `x-consumer`. */
+export const headerConsumer = definePolicy({
+  name: 'test-header-consumer',
+  description: 'test only',
+  schema: T.Object({}),
+  priority: 0,
+  create: () => ({
+    auth: function testHeaderConsumer(ctx) {
+      const name = ctx.request.headers['x-consumer'];
+      if (typeof name === 'string') ctx.setConsumer({ id: name, name, groups: ['team'], metadata: {} });
+      return undefined;
+    },
+  }),
+});
+
+export function aiConfig(a: MockLlm, b: MockLlm) {
+  return {
+    services: [],
+    routes: [
+      { name: 'openai', paths: ['/v1'], ai: { endpoint: 'openai' } },
+      { name: 'anthropic', paths: ['/anthropic'], ai: { endpoint: 'anthropic' } },
+    ],
+    policies: [{ name: 'test-header-consumer' }],
+    ai: {
+      providers: [
+        { name: 'a', kind: 'openai-compatible', baseUrl: `${a.url}/v1`, apiKey: 'sk-a' },
+        { name: 'b', kind: 'openai-compatible', baseUrl: `${b.url}/v1`, apiKey: 'sk-b' },
+        { name: 'claude', kind: 'anthropic', baseUrl: b.url, apiKey: 'sk-ant' },
+        { name: 'gem', kind: 'gemini', baseUrl: b.url, apiKey: 'g-key' },
+        { name: 'dead', kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:1/v1' },
+      ],
+      models: [
+        { name: 'fast', targets: [{ provider: 'b', model: 'gpt-4o-mini' }] },
+        { name: 'sonnet', targets: [{ provider: 'claude', model: 'claude-sonnet-4' }] },
+        { name: 'gemini', targets: [{ provider: 'gem', model: 'gemini-2.0-flash' }] },
+        { name: 'emb', embeddings: true, targets: [{ provider: 'b', model: 'text-embedding-3-small' }] },
+        {
+          name: 'chain',
+          strategy: 'fallback',
+          targets: [
+            { provider: 'a', model: 'primary', timeoutMs: 300 },
+            { provider: 'b', model: 'secondary' },
+          ],
+        },
+        {
+          name: 'only-a',
+          retries: { attempts: 2, backoffMs: 1 },
+          targets: [{ provider: 'a', model: 'x', timeoutMs: 300 }],
+        },
+        { name: 'only-dead', targets: [{ provider: 'dead', model: 'x' }] },
+      ],
+      prices: [{ model: 'gpt-4o-mini', inputPerMillion: 1000, outputPerMillion: 2000 }],
+    },
   };
 }
