@@ -10,6 +10,10 @@ import { parseConfigText } from './load.js';
  * Watches a config file and applies it when it changes. Changes are debounced; a file that does
  * not parse (half-written, or broken) is logged and retried once, and the running revision
  * stays. The directory is watched, so editors that replace the file by rename are seen.
+ *
+ * The first change seen is always applied, even if the text equals what the gateway started
+ * with: an apply of the same config is `unchanged` and costs nothing, whereas remembering the
+ * text read at start would miss an edit made between the gateway's read and this watcher's.
  */
 export function watchConfigFile(
   file: string,
@@ -24,6 +28,9 @@ export function watchConfigFile(
   let lastHash: string | undefined;
   let running: Promise<void> = Promise.resolve();
   let retried = false;
+  /** Resolves when no apply is scheduled or running; see `settled()`. */
+  let idle: Promise<void> = Promise.resolve();
+  let release: (() => void) | undefined;
 
   const run = async (): Promise<void> => {
     let text: string;
@@ -48,19 +55,22 @@ export function watchConfigFile(
       } else lastHash = h;
     }
   };
+  const settle = () => {
+    release?.();
+    release = undefined;
+  };
   const schedule = (ms: number) => {
     if (timer) clearTimeout(timer);
+    if (!release) idle = new Promise<void>((r) => (release = r));
     timer = setTimeout(() => {
-      running = running.then(run);
+      timer = undefined;
+      running = running.then(run).finally(() => {
+        // A failed parse may have scheduled a retry: stay unsettled until it ran.
+        if (!timer) settle();
+      });
     }, ms);
     timer.unref();
   };
-  void readFile(path, 'utf8').then(
-    (t) => {
-      lastHash = sha256(t);
-    },
-    () => undefined,
-  );
   const w: FSWatcher = watch(dirname(path), (_event, changed) => {
     if (changed && changed.toString() !== name) return;
     retried = false;
@@ -70,8 +80,11 @@ export function watchConfigFile(
   return {
     close() {
       if (timer) clearTimeout(timer);
+      timer = undefined;
+      settle();
       w.close();
     },
-    settled: () => running,
+    /** Waits for a scheduled or running apply (not for a change the OS has yet to report). */
+    settled: () => idle.then(() => running),
   };
 }
