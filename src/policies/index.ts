@@ -4,7 +4,10 @@ import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
 import { concurrencyLimit } from './concurrency-limit/policy.js';
+import { basicAuth } from './basic-auth/policy.js';
 import { keyAuth } from './key-auth/policy.js';
+import { multiAuth } from './multi-auth/policy.js';
+import { stepUp } from './step-up/policy.js';
 import { oauth2Introspection } from './oauth2-introspection/policy.js';
 import { oidc } from './oidc/policy.js';
 import { jwt } from './jwt/policy.js';
@@ -21,6 +24,9 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   jwt,
   oidc,
   oauth2Introspection,
+  basicAuth,
+  multiAuth,
+  stepUp,
   rateLimit,
   concurrencyLimit,
   aiBudget,
