@@ -200,4 +200,5 @@ function fail(err: unknown): never {
 }
 
 registerCredentialCommands(program);
+(await import('./bans.js')).registerBanCommands(program);
 program.parseAsync().catch(fail);

@@ -4,6 +4,7 @@ import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
 import { concurrencyLimit } from './concurrency-limit/policy.js';
+import { ban } from './ban/policy.js';
 import { basicAuth } from './basic-auth/policy.js';
 import { keyAuth } from './key-auth/policy.js';
 import { multiAuth } from './multi-auth/policy.js';
@@ -30,6 +31,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   rateLimit,
   concurrencyLimit,
   aiBudget,
+  ban,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {
