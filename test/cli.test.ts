@@ -276,7 +276,7 @@ describe('cli: validate', () => {
       code: 1,
       stdout: '',
       stderr:
-        "configuration refused (2 errors):\n  /routes/0/service: no service named 'nope'\n  /policies/1/config: origins '*' cannot be combined with credentials: true\n",
+        "configuration refused (2 errors):\n  /routes/0/service: no service named 'nope'\n  /policies/1/config/credentials: origins '*' cannot be combined with credentials: true\n",
     });
     assert.equal(y.code, 1);
     assert.match(y.stderr, /^configuration refused \(1 error\):\n {2}.*broken\.yaml:\d+:\d+: /);

@@ -142,7 +142,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
         instance: { id: p.id ?? p.name, scope: scopeKey(p.scope) },
       });
     } catch (err) {
-      gatewayIssues.push({ path: `/policies/${order}/config`, message: (err as Error).message });
+      // A policy may name the field it refuses (`allow/1`) in the error's `path`.
+      const at = (err as { path?: unknown }).path;
+      const field = typeof at === 'string' && at ? `/${at}` : '';
+      gatewayIssues.push({ path: `/policies/${order}/config${field}`, message: (err as Error).message });
       return;
     }
     const level = scopeLevel(p.scope);

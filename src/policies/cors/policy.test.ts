@@ -343,11 +343,14 @@ describe('cors: through the gateway', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'PCS_ERR_CONFIG_INVALID');
     assert.deepEqual(r.json.error.issues, [
-      { path: '/policies/0/config', message: "origins '*' cannot be combined with credentials: true" },
       {
-        path: '/policies/1/config',
+        path: '/policies/0/config/credentials',
+        message: "origins '*' cannot be combined with credentials: true",
+      },
+      {
+        path: '/policies/1/config/origins/0',
         message:
-          "origin 'https://*bad.test': wildcards are only allowed as a leading subdomain, like https://*.example.com",
+          "'https://*bad.test': wildcards are only allowed as a leading subdomain, like https://*.example.com",
       },
     ]);
     assert.equal(t.gw.revisions.active?.id, active);

@@ -2,6 +2,11 @@ import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
 import { CorsSchema } from './schema.js';
 
+/** An error naming the config field it is about; the compiler puts it in the issue's path. */
+function configError(path: string, message: string): Error {
+  return Object.assign(new Error(message), { path });
+}
+
 const SUBDOMAIN = /^[a-z0-9-]+(\.[a-z0-9-]+)*$/;
 
 /** Answers CORS preflights at the gateway and adds CORS headers to actual responses. */
@@ -12,18 +17,19 @@ export const cors = definePolicy({
   priority: 5,
   create(config) {
     const any = config.origins.includes('*');
-    if (any && config.credentials) throw new Error("origins '*' cannot be combined with credentials: true");
+    if (any && config.credentials)
+      throw configError('credentials', "origins '*' cannot be combined with credentials: true");
     const exact = new Set(config.origins.filter((o) => !o.includes('*')).map((o) => o.toLowerCase()));
-    const wild = config.origins
-      .filter((o) => o.includes('*') && o !== '*')
-      .map((o) => {
-        const m = /^(https?):\/\/\*(\.[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::\d+)?)$/i.exec(o);
-        if (!m)
-          throw new Error(
-            `origin '${o}': wildcards are only allowed as a leading subdomain, like https://*.example.com`,
-          );
-        return { scheme: `${m[1].toLowerCase()}://`, suffix: m[2].toLowerCase() };
-      });
+    const wild = config.origins.flatMap((o, i) => {
+      if (!o.includes('*') || o === '*') return [];
+      const m = /^(https?):\/\/\*(\.[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::\d+)?)$/i.exec(o);
+      if (!m)
+        throw configError(
+          `origins/${i}`,
+          `'${o}': wildcards are only allowed as a leading subdomain, like https://*.example.com`,
+        );
+      return [{ scheme: `${m[1].toLowerCase()}://`, suffix: m[2].toLowerCase() }];
+    });
     const methods = config.methods.join(', ');
     const allowHeaders = config.headers.length ? config.headers.join(', ') : undefined;
     const expose = config.exposeHeaders.length ? config.exposeHeaders.join(', ') : undefined;

@@ -75,12 +75,20 @@ describe('ip-restriction: schema', () => {
 
   it('throws at create for a config with neither list, or a bad CIDR, naming the field', () => {
     assert.throws(() => make({}), /set at least one of allow or deny/);
-    assert.throws(
-      () => make({ deny: ['10.0.0.0/8', '10.0.0.0/33'] }),
-      /^Error: deny\/1: '10\.0\.0\.0\/33' is not an IP address or CIDR$/,
-    );
-    assert.throws(() => make({ allow: ['nope'] }), /allow\/0: 'nope'/);
-    assert.throws(() => make({ deny: ['1.2.3.4'], trustedProxies: ['x'] }), /trustedProxies\/0/);
+    const refused = (config: Record<string, unknown>) => {
+      try {
+        make(config);
+      } catch (err) {
+        return { path: (err as { path?: string }).path, message: (err as Error).message };
+      }
+      return undefined;
+    };
+    assert.deepEqual(refused({ deny: ['10.0.0.0/8', '10.0.0.0/33'] }), {
+      path: 'deny/1',
+      message: "'10.0.0.0/33' is not an IP address or CIDR",
+    });
+    assert.deepEqual(refused({ allow: ['nope'] })?.path, 'allow/0');
+    assert.deepEqual(refused({ deny: ['1.2.3.4'], trustedProxies: ['x'] })?.path, 'trustedProxies/0');
   });
 });
 
@@ -290,19 +298,10 @@ describe('ip-restriction: through the gateway', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'PCS_ERR_CONFIG_INVALID');
     const issues = r.json.error.issues as { path: string; message: string }[];
-    assert.ok(
-      issues.some(
-        (i) =>
-          i.path.startsWith('/policies/1/config') &&
-          i.message.includes("'999.0.0.0/8'") &&
-          /allow\/1/.test(`${i.path} ${i.message}`),
-      ),
-      JSON.stringify(issues),
-    );
-    assert.ok(
-      issues.some((i) => i.path === '/gateway/trustedProxies/1'),
-      JSON.stringify(issues),
-    );
+    assert.deepEqual(issues, [
+      { path: '/gateway/trustedProxies/1', message: 'not an IP address or CIDR' },
+      { path: '/policies/1/config/allow/1', message: "'999.0.0.0/8' is not an IP address or CIDR" },
+    ]);
     assert.equal(t.gw.revisions.active?.id, active);
   });
 });

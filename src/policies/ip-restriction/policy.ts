@@ -8,8 +8,13 @@ function cidrs(list: string[] | undefined, field: string): CidrSet | undefined {
   if (!list) return undefined;
   const { set, invalid } = buildCidrSet(list);
   if (invalid.length)
-    throw new Error(`${field}/${invalid[0]}: '${list[invalid[0]]}' is not an IP address or CIDR`);
+    throw configError(`${field}/${invalid[0]}`, `'${list[invalid[0]]}' is not an IP address or CIDR`);
   return set;
+}
+
+/** An error naming the config field it is about (`allow/1`); the compiler puts it in the path. */
+function configError(path: string, message: string): Error {
+  return Object.assign(new Error(message), { path });
 }
 
 /** Allow and deny by client IP (IPv4 and IPv6), with a prefix trie: constant time per request. */
