@@ -5,6 +5,7 @@ import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
 import { concurrencyLimit } from './concurrency-limit/policy.js';
 import { ban } from './ban/policy.js';
+import { schedule } from './schedule/policy.js';
 import { basicAuth } from './basic-auth/policy.js';
 import { keyAuth } from './key-auth/policy.js';
 import { multiAuth } from './multi-auth/policy.js';
@@ -32,6 +33,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   concurrencyLimit,
   aiBudget,
   ban,
+  schedule,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {
