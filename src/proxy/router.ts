@@ -56,7 +56,7 @@ export class Router<R extends Routable> {
   /** Throws a ConfigError naming every path find-my-way refuses. */
   constructor(routes: readonly R[]) {
     // Patterns that differ only in parameter names (`/u/:id`, `/u/:uid`) share one tree node.
-    const byShape = new Map<string, { pattern: string; own: { cand: Candidate<R>; pattern: string }[] }>();
+    const byShape = new Map<string, { pattern: string; own: Own<R>[] }>();
     const issues: ConfigIssue[] = [];
     for (const route of routes) {
       route.def.paths.forEach((raw, j) => {
@@ -64,57 +64,59 @@ export class Router<R extends Routable> {
         const exact = route.def.pathMatch === 'exact';
         const cand = candidate(route, base, exact);
         const patterns = exact ? [base] : [base, base === '/' ? '/*' : `${base}/*`];
-        try {
-          for (const pattern of patterns) FindMyWay().on('GET', pattern, () => undefined);
-        } catch (err) {
-          issues.push({
-            path: `/routes/${route.index}/paths/${j}`,
-            message: `invalid path: ${(err as Error).message}`,
-          });
-          return;
-        }
         for (const pattern of patterns) {
           const key = shape(pattern);
           const slot = byShape.get(key) ?? { pattern, own: [] };
           byShape.set(key, slot);
-          slot.own.push({ cand, pattern });
+          slot.own.push({ cand, pattern, at: `/routes/${route.index}/paths/${j}` });
         }
       });
     }
     if (issues.length) throw new ConfigError(issues);
-    const slots = [...byShape.values()].map((slot) => ({ ...slot, segs: segments(slot.pattern) }));
+    const slots: Slot<R>[] = [...byShape.values()].map((slot) => ({
+      ...slot,
+      segs: segments(slot.pattern),
+      order: 0,
+    }));
     // Most specific first, so that fallbacks are tried in the order the tree would pick them.
     slots.sort((a, b) => compareSpecificity(b.segs, a.segs));
+    slots.forEach((slot, i) => {
+      slot.order = i;
+    });
+    const trie = new SlotTrie<R>();
+    for (const slot of slots) trie.add(slot);
     const matchers = new Map<string, Entry<R>['match']>();
-    const matcherOf = (pattern: string) => {
-      let m = matchers.get(pattern);
+    const matcherOf = (own: Own<R>) => {
+      let m = matchers.get(own.pattern);
       if (!m) {
-        m = patternMatcher(pattern);
-        matchers.set(pattern, m);
+        try {
+          m = patternMatcher(own.pattern);
+        } catch (err) {
+          issues.push({ path: own.at, message: `invalid path: ${(err as Error).message}` });
+          m = () => undefined;
+        }
+        matchers.set(own.pattern, m);
       }
       return m;
     };
     for (const slot of slots) slot.own.sort((a, b) => compareCandidates(a.cand, b.cand));
     for (const slot of slots) {
       // The tree's params are named after the slot's pattern; a route spelt otherwise has its own.
-      const entries: Entry<R>[] = slot.own.map(({ cand, pattern }) => ({
-        cand,
-        match: pattern === slot.pattern ? undefined : matcherOf(pattern),
+      const entries: Entry<R>[] = slot.own.map((own) => ({
+        cand: own.cand,
+        match: own.pattern === slot.pattern ? undefined : matcherOf(own),
       }));
-      for (const other of slots) {
-        // A more specific pattern that matched the path would have been found instead.
-        if (other === slot || compareSpecificity(other.segs, slot.segs) > 0) continue;
-        if (!mayOverlap(slot.segs, other.segs)) continue;
-        for (const { cand, pattern } of other.own) entries.push({ cand, match: matcherOf(pattern) });
-      }
+      // Less specific patterns that some path could match along with this one, in tree order.
+      // (A more specific one that matched the path would have been found instead.)
+      const others = trie.overlapping(slot.segs).filter((o) => o !== slot && o.order > slot.order);
+      others.sort((x, y) => x.order - y.order);
+      for (const other of others)
+        for (const own of other.own) entries.push({ cand: own.cand, match: matcherOf(own) });
       try {
         this.fmw.on('GET', slot.pattern, () => undefined, { entries });
       } catch (err) {
-        const route = slot.own[0].cand.route;
-        issues.push({
-          path: `/routes/${route.index}/paths`,
-          message: `path ${slot.pattern}: ${(err as Error).message}`,
-        });
+        // find-my-way refuses the pattern (e.g. `*` before the end): name the path that asked for it.
+        issues.push({ path: slot.own[0].at, message: `invalid path: ${(err as Error).message}` });
       }
     }
     if (issues.length) throw new ConfigError(issues);
@@ -182,15 +184,93 @@ function compareSpecificity(a: readonly string[], b: readonly string[]): number 
   return a.length - b.length;
 }
 
-/** Whether some path may match both patterns (over-approximated; matchers decide). */
-function mayOverlap(a: readonly string[], b: readonly string[]): boolean {
-  for (let i = 0; ; i++) {
-    if (i === a.length || i === b.length) {
-      return a.length === b.length || a[i] === '*' || b[i] === '*';
+interface Own<R> {
+  cand: Candidate<R>;
+  pattern: string;
+  /** The config path of the route path that made this pattern, for errors. */
+  at: string;
+}
+
+interface Slot<R> {
+  pattern: string;
+  own: Own<R>[];
+  segs: string[];
+  /** Position in specificity order (0 = most specific). */
+  order: number;
+}
+
+interface TrieNode<R> {
+  statics: Map<string, TrieNode<R>>;
+  param: TrieNode<R> | undefined;
+  /** Slots whose pattern ends here. */
+  end: Slot<R>[];
+  /** Slots whose pattern is this node's path followed by a prefix tail (`/*`). */
+  tail: Slot<R>[];
+}
+
+const node = <R>(): TrieNode<R> => ({ statics: new Map(), param: undefined, end: [], tail: [] });
+
+/**
+ * The patterns by segment, to find which ones some path could match together with a given one
+ * without comparing every pair (linear in the patterns, not quadratic). Over-approximates for
+ * segments mixing text and parameters; the per-pattern matchers decide at request time.
+ */
+class SlotTrie<R> {
+  private readonly root = node<R>();
+
+  add(slot: Slot<R>): void {
+    let n = this.root;
+    for (const seg of slot.segs) {
+      if (seg === '*') {
+        n.tail.push(slot);
+        return;
+      }
+      if (kind(seg) === 2) {
+        let next = n.statics.get(seg);
+        if (!next) {
+          next = node();
+          n.statics.set(seg, next);
+        }
+        n = next;
+      } else {
+        n.param ??= node();
+        n = n.param;
+      }
     }
-    if (a[i] === '*' || b[i] === '*') return true;
-    if (kind(a[i]) === 2 && kind(b[i]) === 2 && a[i] !== b[i]) return false;
+    n.end.push(slot);
   }
+
+  overlapping(segs: readonly string[]): Slot<R>[] {
+    const out = new Set<Slot<R>>();
+    const walk = (n: TrieNode<R>, i: number) => {
+      // A prefix tail at depth i needs a segment at i: any path of `segs` has one unless it ends here.
+      if (i < segs.length) for (const t of n.tail) out.add(t);
+      if (i === segs.length) {
+        for (const e of n.end) out.add(e);
+        return;
+      }
+      const seg = segs[i];
+      if (seg === '*') {
+        collectBelow(n, out, true);
+        return;
+      }
+      if (kind(seg) === 2) {
+        const s = n.statics.get(seg);
+        if (s) walk(s, i + 1);
+      } else for (const s of n.statics.values()) walk(s, i + 1);
+      if (n.param) walk(n.param, i + 1);
+    };
+    walk(this.root, 0);
+    return [...out];
+  }
+}
+
+/** Every slot at or below a node that has at least one more segment (`skipEnd` at the node itself). */
+function collectBelow<R>(n: TrieNode<R>, out: Set<Slot<R>>, skipEnd: boolean): void {
+  if (!skipEnd) for (const e of n.end) out.add(e);
+  for (const s of n.statics.values()) collectBelow(s, out, false);
+  if (n.param) collectBelow(n.param, out, false);
+  for (const t of n.tail) out.add(t);
 }
 
 /** Checks a path against one pattern with the same radix tree semantics, giving its params. */
