@@ -37,6 +37,7 @@ program
   .option('--admin-token-file <file>', 'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)')
   .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
   .option('--no-watch', 'do not re-apply the config file when it changes')
+  .option('--redis-url <url>', 'share rate-limit counters and bans in Redis (env PORTCULLIS_REDIS_URL)')
   .action(async (o) => {
     const { Gateway } = await import('../gateway.js');
     let configFile: string | undefined = o.config;
@@ -58,6 +59,7 @@ program
       adminHost: o.adminHost,
       adminToken: token,
       dataDir: o.dataDir,
+      redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
     });
     try {
       const { port, adminPort } = await gw.start();
