@@ -8,6 +8,26 @@ const errors = {
   '404': ok('Not found', error),
 };
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'integer' } });
+const pathText = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } });
+const queryText = (name: string, description?: string) => ({
+  name,
+  in: 'query',
+  schema: { type: 'string' },
+  ...(description ? { description } : {}),
+});
+const includeRevoked = {
+  name: 'include_revoked',
+  in: 'query',
+  schema: { type: 'boolean' },
+  description: 'Also list revoked credentials.',
+};
+const aiFilters = [
+  queryText('groupBy', 'Comma-separated grouping keys.'),
+  queryText('from', 'First day, YYYY-MM-DD.'),
+  queryText('to', 'Last day, YYYY-MM-DD.'),
+  queryText('consumer'),
+  queryText('model'),
+];
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -169,6 +189,99 @@ export const openApiDocument = {
         summary: 'Delete a consumer',
         parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
         responses: { '204': { description: 'Deleted' }, ...errors },
+      },
+    },
+    '/consumers/{name}/credentials': {
+      get: {
+        summary: "A consumer's credentials (secrets never shown)",
+        parameters: [pathText('name'), queryText('kind'), includeRevoked],
+        responses: { '200': ok('`{credentials}`'), ...errors },
+      },
+      post: {
+        summary: 'Issue a credential; generated secrets are shown once in the answer',
+        parameters: [pathText('name')],
+        requestBody: json({ type: 'object' }),
+        responses: { '201': ok('`{credential, ...shown once}`'), ...errors },
+      },
+    },
+    '/credentials': {
+      get: {
+        summary: 'Search credentials',
+        parameters: [
+          queryText('consumer'),
+          queryText('kind'),
+          queryText('prefix', 'Lookup prefix (an API key prefix, a key id).'),
+          includeRevoked,
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 10000 } },
+        ],
+        responses: { '200': ok('`{credentials}`'), ...errors },
+      },
+    },
+    '/credentials/{id}': {
+      get: {
+        summary: 'One credential (no secret)',
+        parameters: [pathText('id')],
+        responses: { '200': ok('Credential'), ...errors },
+      },
+      delete: {
+        summary: 'Revoke a credential (same as POST /credentials/{id}/revoke)',
+        parameters: [pathText('id')],
+        responses: { '200': ok('The revoked credential'), ...errors },
+      },
+    },
+    '/credentials/{id}/rotate': {
+      post: {
+        summary: 'Issue a replacement secret; the old one may stay valid for a grace period',
+        parameters: [pathText('id')],
+        requestBody: json({ type: 'object' }),
+        responses: { '201': ok('The new credential, its secret shown once'), ...errors },
+      },
+    },
+    '/credentials/{id}/revoke': {
+      post: {
+        summary: 'Revoke a credential',
+        parameters: [pathText('id')],
+        responses: { '200': ok('The revoked credential'), ...errors },
+      },
+    },
+    '/ai/usage': {
+      get: {
+        summary: 'AI token usage and cost, grouped',
+        parameters: aiFilters,
+        responses: { '200': ok('`{groupBy, rows}`'), ...errors },
+      },
+    },
+    '/ai/usage/records': {
+      get: {
+        summary: 'AI usage records, one per call',
+        parameters: [...aiFilters, { name: 'limit', in: 'query', schema: { type: 'integer' } }],
+        responses: { '200': ok('`{records}`'), ...errors },
+      },
+    },
+    '/bans': {
+      get: {
+        summary: 'Active bans',
+        parameters: [
+          {
+            name: 'shadow',
+            in: 'query',
+            schema: { type: 'boolean' },
+            description: 'List shadow bans instead.',
+          },
+        ],
+        responses: { '200': ok('`{bans}`'), ...errors },
+      },
+      post: {
+        summary: 'Ban a key (an IP, a consumer) for a while',
+        requestBody: json({ type: 'object' }),
+        responses: { '201': ok('`{key, until, untilMs, reason, by}`'), ...errors },
+      },
+    },
+    '/bans/{key}': {
+      delete: {
+        summary: 'Lift a ban',
+        parameters: [pathText('key')],
+        responses: { '204': { description: 'Lifted' }, ...errors },
       },
     },
     '/audit': {
