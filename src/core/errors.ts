@@ -231,6 +231,31 @@ export const ERRORS = {
     message: 'Not available at this time',
     fix: 'The route is closed outside the `schedule` policy windows (in its time zone). Call within the windows, or change the schedule.',
   },
+  PCS_ERR_WAF_BLOCKED: {
+    status: 403,
+    message: 'Request blocked',
+    fix: '`waf`: the request reached the anomaly threshold. The access log and the `waf.block` security event name the rule ids and where they matched; fix a false positive with an `exclusions` entry (rule id and parameter) rather than lowering the paranoia level.',
+  },
+  PCS_ERR_REQUEST_INVALID: {
+    status: 400,
+    message: 'Request does not match the API schema',
+    fix: '`request-validation`: a parameter or the body broke the OpenAPI schema. The response lists the failing locations; the access log has the detail. Fix the client, or the spec and re-import it.',
+  },
+  PCS_ERR_UNDOCUMENTED_ENDPOINT: {
+    status: 404,
+    message: 'Unknown endpoint',
+    fix: '`request-validation`: the path or method is not in the OpenAPI document (a shadow API). Document it in the spec and re-import, or run the policy in shadow mode while you find them.',
+  },
+  PCS_ERR_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    message: 'Unsupported media type',
+    fix: '`request-validation`: the Content-Type is not one the operation documents in `requestBody.content`. Send a documented type or add it to the spec.',
+  },
+  PCS_ERR_BOT_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: '`bot-detection`: the client was classified (crawler, headless browser, HTTP library, missing browser headers) into a class the route denies. The access log names the class; allow it or tag it instead.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

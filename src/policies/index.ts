@@ -15,6 +15,7 @@ import { oidc } from './oidc/policy.js';
 import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
+import { waf } from './waf/policy.js';
 
 /** The built-in policies. Later modules register here; tests may pass a registry of their own. */
 export const BUILTIN_POLICIES: readonly PolicyModule[] = [
@@ -30,6 +31,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   multiAuth,
   stepUp,
   rateLimit,
+  waf,
   concurrencyLimit,
   aiBudget,
   ban,

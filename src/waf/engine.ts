@@ -1,0 +1,260 @@
+import { gunzipSync, inflateSync, brotliDecompressSync } from 'node:zlib';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  formTargets,
+  headerTargets,
+  jsonTargets,
+  multipartTargets,
+  type Target,
+  xmlTargets,
+} from './extract.js';
+import { pathForm, variants } from './normalize.js';
+import { BUILTIN_RULES, type Location, PROTOCOL_RULES, type RuleDef } from './rules.js';
+import { unsafeReason } from './safety.js';
+import { findInternalUrl } from './ssrf.js';
+
+export interface Exclusion {
+  /** Rule ids or categories; absent: every rule. */
+  rules?: string[];
+  /** `location:name` (`query:q`, `body:user.bio`, `header:user-agent`), or a bare location. */
+  targets?: string[];
+}
+
+export interface EngineOptions {
+  paranoia: number;
+  threshold: number;
+  userRules: RuleDef[];
+  disabledRules: string[];
+  exclusions: Exclusion[];
+  inspectBody: boolean;
+  maxDecompressedBytes: number;
+}
+
+export interface Match {
+  id: string;
+  category: string;
+  score: number;
+  location: string;
+  name: string;
+}
+
+export interface Verdict {
+  score: number;
+  matches: Match[];
+}
+
+interface CompiledRule {
+  def: RuleDef;
+  re?: RegExp;
+  targets?: Set<Location>;
+  headers?: Set<string>;
+  /** Can match a value made only of letters, digits, spaces and `.,_@-`. */
+  plain: boolean;
+}
+
+export interface RequestParts {
+  method: string;
+  path: string;
+  rawQuery: string;
+  headers: IncomingHttpHeaders;
+}
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+const PLAIN = /^[a-z0-9 _.,@\-\u00c0-\uffff]*$/i;
+const PLAIN_SAMPLE = [
+  'union all select id from users',
+  'select name from users',
+  'sqlmap nikto nuclei openvas',
+  'burpcollaborator.net oast.me interact.sh',
+];
+
+/** A refusal when the config cannot compile, with a path per problem. */
+export class WafConfigError extends Error {}
+
+export function compileRules(opts: EngineOptions): CompiledRule[] {
+  const disabled = new Set(opts.disabledRules);
+  const out: CompiledRule[] = [];
+  const ids = new Set<string>();
+  for (const [i, def] of [...BUILTIN_RULES, ...opts.userRules].entries()) {
+    const user = i >= BUILTIN_RULES.length;
+    const where = user ? `rules/${i - BUILTIN_RULES.length}` : `builtin ${def.id}`;
+    if (ids.has(def.id)) throw new WafConfigError(`${where}: duplicate rule id '${def.id}'`);
+    ids.add(def.id);
+    if (def.paranoia > opts.paranoia || disabled.has(def.id) || disabled.has(def.category)) continue;
+    let re: RegExp | undefined;
+    if (def.pattern !== undefined) {
+      const why = unsafeReason(def.pattern);
+      if (why) throw new WafConfigError(`${where}/pattern: ${why}`);
+      re = new RegExp(def.pattern, 'i');
+    } else if (def.op !== 'ssrf-host') throw new WafConfigError(`${where}: needs a pattern`);
+    const plain = re ? PLAIN_SAMPLE.some((s) => re.test(s)) || user : false;
+    out.push({
+      def,
+      re,
+      targets: def.targets ? new Set(def.targets) : undefined,
+      headers: def.headers ? new Set(def.headers) : undefined,
+      plain,
+    });
+  }
+  return out;
+}
+
+/** The WAF engine of one revision: rules compiled once, `inspect` per request. */
+export class WafEngine {
+  private readonly rules: CompiledRule[];
+  private readonly threshold: number;
+  private readonly exclusions: { rules?: Set<string>; targets?: string[] }[];
+
+  constructor(private readonly opts: EngineOptions) {
+    this.rules = compileRules(opts);
+    this.threshold = opts.threshold;
+    this.exclusions = opts.exclusions.map((e) => ({
+      rules: e.rules ? new Set(e.rules) : undefined,
+      targets: e.targets,
+    }));
+  }
+
+  /** Whether the request carries a body the engine would read. */
+  wantsBody(headers: IncomingHttpHeaders): boolean {
+    if (!this.opts.inspectBody) return false;
+    const len = headers['content-length'];
+    return (len !== undefined && len !== '0') || headers['transfer-encoding'] !== undefined;
+  }
+
+  inspect(req: RequestParts, body: Buffer | undefined): Verdict {
+    const v: Verdict = { score: 0, matches: [] };
+    const seen = new Set<string>();
+    const hit = (id: string, category: string, score: number, location: string, name: string) => {
+      if (seen.has(id) || this.excluded(id, category, location, name)) return;
+      seen.add(id);
+      v.score += score;
+      v.matches.push({ id, category, score, location, name });
+    };
+    this.protocol(req, body, hit);
+    const targets: Target[] = [];
+    targets.push({ location: 'path', name: '', value: req.path });
+    formTargets(req.rawQuery, 'query', targets);
+    // A payload with a raw `&` is split across pairs; the whole query string is seen too.
+    if (req.rawQuery.includes('&'))
+      targets.push({ location: 'query', name: '*', value: req.rawQuery, plus: true });
+    headerTargets(req.headers, targets);
+    let decoded = body;
+    if (body && body.length > 0) {
+      decoded = this.decompress(req.headers, body, hit);
+      if (decoded) this.bodyTargets(req.headers, decoded, targets, hit);
+    }
+    for (const t of targets) {
+      if (v.score >= this.threshold) break;
+      this.inspectTarget(t, hit);
+    }
+    return v;
+  }
+
+  private inspectTarget(
+    t: Target,
+    hit: (id: string, c: string, s: number, l: string, n: string) => void,
+  ): void {
+    const forms =
+      t.location === 'path'
+        ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
+        : variants(t.value, t.plus);
+    const allPlain = forms.every((f) => PLAIN.test(f));
+    for (const r of this.rules) {
+      if (allPlain && !r.plain) continue;
+      if (r.targets && !r.targets.has(t.location)) continue;
+      if (r.headers && (t.location !== 'header' || !r.headers.has(t.name))) continue;
+      for (const f of forms) {
+        if (r.re ? r.re.test(f) : findInternalUrl(f) !== undefined) {
+          hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
+          break;
+        }
+      }
+    }
+  }
+
+  private excluded(id: string, category: string, location: string, name: string): boolean {
+    for (const e of this.exclusions) {
+      if (e.rules && !e.rules.has(id) && !e.rules.has(category)) continue;
+      if (!e.targets) return true;
+      for (const t of e.targets) if (t === location || t === `${location}:${name}`) return true;
+    }
+    return false;
+  }
+
+  private protocol(
+    req: RequestParts,
+    body: Buffer | undefined,
+    hit: (id: string, c: string, s: number, l: string, n: string) => void,
+  ): void {
+    const p = PROTOCOL_RULES;
+    if (!METHODS.has(req.method))
+      hit(p.method.id, p.method.category, p.method.score, 'method', req.method.slice(0, 20));
+    const te = req.headers['transfer-encoding'];
+    if (
+      te !== undefined &&
+      (te.toLowerCase().trim() !== 'chunked' || req.headers['content-length'] !== undefined)
+    )
+      hit(p.smuggling.id, p.smuggling.category, p.smuggling.score, 'header', 'transfer-encoding');
+    const ct = req.headers['content-type'] ?? '';
+    if (body && body.length > 0 && /^multipart\//i.test(ct) && !/boundary=/i.test(ct))
+      hit(p.multipart.id, p.multipart.category, p.multipart.score, 'header', 'content-type');
+  }
+
+  private decompress(
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    hit: (id: string, c: string, s: number, l: string, n: string) => void,
+  ): Buffer | undefined {
+    const enc = (headers['content-encoding'] ?? 'identity').toLowerCase().trim();
+    if (enc === 'identity' || enc === '') return body;
+    const p = PROTOCOL_RULES.encoding;
+    const max = { maxOutputLength: this.opts.maxDecompressedBytes };
+    try {
+      if (enc === 'gzip' || enc === 'x-gzip') return gunzipSync(body, max);
+      if (enc === 'deflate') return inflateSync(body, max);
+      if (enc === 'br') return brotliDecompressSync(body, max);
+    } catch {
+      hit(p.id, p.category, p.score, 'header', 'content-encoding');
+      return undefined;
+    }
+    hit(p.id, p.category, p.score, 'header', 'content-encoding');
+    return undefined;
+  }
+
+  private bodyTargets(
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    out: Target[],
+    hit: (id: string, c: string, s: number, l: string, n: string) => void,
+  ): void {
+    const ct = (headers['content-type'] ?? '').toLowerCase();
+    const text = body.toString('utf8');
+    if (/^multipart\//.test(ct)) {
+      if (!multipartTargets(body, headers['content-type'] ?? '', out)) {
+        const p = PROTOCOL_RULES.multipart;
+        hit(p.id, p.category, p.score, 'body', '');
+        out.push({ location: 'body', name: '', value: text });
+      }
+      return;
+    }
+    if (ct.includes('x-www-form-urlencoded')) {
+      formTargets(text, 'body', out);
+      if (text.includes('&')) out.push({ location: 'body', name: '*', value: text, plus: true });
+      return;
+    }
+    if (/[/+]json\b/.test(ct) || (!ct && /^\s*[[{]/.test(text))) {
+      try {
+        jsonTargets(JSON.parse(text), '', out);
+        return;
+      } catch {
+        // not JSON after all: inspected as text below
+      }
+    }
+    if (/[/+]xml\b/.test(ct) || /^\s*<[?!a-z]/i.test(text)) {
+      xmlTargets(text, out);
+      return;
+    }
+    if (text.includes('\ufffd') && !/^text\//.test(ct)) return;
+    out.push({ location: 'body', name: '', value: text });
+  }
+}

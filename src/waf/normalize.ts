@@ -1,0 +1,228 @@
+/**
+ * Normalisation for the WAF: turns one raw value into the few decoded forms the rules run on.
+ * Every step is linear in the input and bounded in the number of passes.
+ */
+
+const NAMED_ENTITIES: Record<string, string> = {
+  lt: '<',
+  gt: '>',
+  amp: '&',
+  quot: '"',
+  apos: "'",
+  colon: ':',
+  lpar: '(',
+  rpar: ')',
+  tab: '\t',
+  newline: '\n',
+  equals: '=',
+  sol: '/',
+  bsol: '\\',
+  period: '.',
+  comma: ',',
+  excl: '!',
+  num: '#',
+  dollar: '$',
+  percnt: '%',
+  semi: ';',
+  lsqb: '[',
+  rsqb: ']',
+  lbrack: '[',
+  rbrack: ']',
+  lcub: '{',
+  rcub: '}',
+  lbrace: '{',
+  rbrace: '}',
+  grave: '`',
+  nbsp: ' ',
+  plus: '+',
+  ast: '*',
+  quest: '?',
+  verbar: '|',
+  vert: '|',
+  hyphen: '-',
+  lowbar: '_',
+  commat: '@',
+  hat: '^',
+  nl: '\n',
+};
+
+const ENTITY = /&(?:#[xX]([0-9a-fA-F]{1,8});?|#0*([0-9]{1,8});?|([a-zA-Z]{2,8});)/g;
+
+/** Decodes HTML entities, also numeric ones without `;` and with leading zeros. */
+export function decodeEntities(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(
+    ENTITY,
+    (m, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+      if (hex !== undefined) return safeChar(Number.parseInt(hex, 16), m);
+      if (dec !== undefined) return safeChar(Number.parseInt(dec, 10), m);
+      const v = NAMED_ENTITIES[(name as string).toLowerCase()];
+      return v ?? m;
+    },
+  );
+}
+
+function safeChar(cp: number, fallback: string): string {
+  return cp >= 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : fallback;
+}
+
+const PERCENT = /%(?:u([0-9a-fA-F]{4})|([0-9a-fA-F]{2}))/g;
+
+/**
+ * One pass of percent-decoding that never throws: `%XX` sequences become bytes decoded as UTF-8,
+ * overlong forms (`%c0%ae` for `.`, `%c0%af` for `/`) are folded to their ASCII meaning, `%uXXXX`
+ * (IIS) is understood, and an invalid escape is left as it is.
+ */
+export function percentDecode(s: string, plusAsSpace = false): string {
+  if (plusAsSpace && s.includes('+')) s = s.replace(/\+/g, ' ');
+  if (!s.includes('%')) return s;
+  let out = '';
+  let bytes: number[] = [];
+  let last = 0;
+  const flush = () => {
+    if (bytes.length) out += utf8Lenient(bytes);
+    bytes = [];
+  };
+  PERCENT.lastIndex = 0;
+  for (let m = PERCENT.exec(s); m; m = PERCENT.exec(s)) {
+    if (m.index !== last) {
+      flush();
+      out += s.slice(last, m.index);
+    }
+    if (m[1] !== undefined) {
+      flush();
+      out += String.fromCharCode(Number.parseInt(m[1], 16));
+    } else bytes.push(Number.parseInt(m[2] as string, 16));
+    last = m.index + m[0].length;
+  }
+  flush();
+  return out + s.slice(last);
+}
+
+/** UTF-8 that folds overlong two- and three-byte forms to the ASCII they hide. */
+function utf8Lenient(bytes: number[]): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < 0x80) out += String.fromCharCode(b);
+    else if (b >= 0xc0 && b < 0xe0 && i + 1 < bytes.length && (bytes[i + 1] & 0xc0) === 0x80) {
+      out += String.fromCharCode(((b & 0x1f) << 6) | (bytes[i + 1] & 0x3f));
+      i += 1;
+    } else if (b >= 0xe0 && b < 0xf0 && i + 2 < bytes.length) {
+      out += String.fromCharCode(((b & 0x0f) << 12) | ((bytes[i + 1] & 0x3f) << 6) | (bytes[i + 2] & 0x3f));
+      i += 2;
+    } else if (b >= 0xf0 && i + 3 < bytes.length) {
+      out += safeChar(
+        ((b & 0x07) << 18) |
+          ((bytes[i + 1] & 0x3f) << 12) |
+          ((bytes[i + 2] & 0x3f) << 6) |
+          (bytes[i + 3] & 0x3f),
+        '\ufffd',
+      );
+      i += 3;
+    } else out += '\ufffd';
+  }
+  return out;
+}
+
+const JS_ESCAPE = /\\(?:u\{([0-9a-fA-F]{1,6})\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-7]{3}))/g;
+
+/** JavaScript / JSON escapes: `\u0027`, `\u{27}`, `\x27`, `\047`. */
+export function decodeJsEscapes(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(JS_ESCAPE, (m, brace?: string, u?: string, x?: string, oct?: string) => {
+    const cp = Number.parseInt(brace ?? u ?? x ?? '', 16);
+    if (oct !== undefined) return String.fromCharCode(Number.parseInt(oct, 8));
+    return safeChar(cp, m);
+  });
+}
+
+/** Up to `max` rounds of URL, entity and escape decoding, until the value stops changing. */
+export function decodeRepeatedly(s: string, plusAsSpace: boolean, max = 4): string {
+  let cur = s;
+  for (let i = 0; i < max; i++) {
+    const next = decodeJsEscapes(decodeEntities(percentDecode(cur, plusAsSpace && i === 0)));
+    if (next === cur) break;
+    cur = next;
+  }
+  return cur;
+}
+
+/**
+ * Characters above U+00FF whose low byte is CR or LF: some servers truncate them to that byte
+ * (`%e5%98%8a`, U+560A, becomes `\n`), which makes them header-injection carriers.
+ */
+function foldLowByteControls(s: string): string {
+  return s.replace(/[\u0100-\uffff]/g, (c) => {
+    const lo = c.charCodeAt(0) & 0xff;
+    return lo === 0x0a || lo === 0x0d ? '\n' : c;
+  });
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and other C0 controls are stripped
+const STRIP = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u200b-\u200f\u2028\u2029\u2060\ufeff]/g;
+const SQL_COMMENT = /\/\*!?\d*|\*\//g;
+const SPACES = /[\s\u00a0]+/g;
+
+const BASE64 = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
+
+/** The text of a value that is plainly base64 of printable UTF-8 text, else undefined. */
+export function base64Text(s: string): string | undefined {
+  const v = s.trim();
+  if (v.length < 8 || v.length > 65536 || v.length % 4 === 1 || !BASE64.test(v)) return undefined;
+  if (!/[0-9+/=_-]/.test(v) && !/[A-Z].*[a-z]|[a-z].*[A-Z]/.test(v)) return undefined;
+  const buf = Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (buf.length < 6) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return undefined;
+  }
+  let printable = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) printable++;
+  }
+  return printable / text.length >= 0.95 ? text : undefined;
+}
+
+/** Removes string concatenation (`'ale'+'rt'`, `"Ex"&"e"`): evasion of keyword matching. */
+const CONCAT = /["']\s*[+&]\s*["']/g;
+/** Shell quoting and IFS tricks: `c'a't`, `c\at`, `$IFS$9`, `${IFS}`. */
+const SHELL_NOISE = /\$\{?IFS\}?(?:\$\d)?|(?<=\w)["'\\](?=[\w/])|\$@/g;
+
+/**
+ * The forms the rules see for one value: decoded and case-folded, with comments and whitespace
+ * folded; a variant without concatenation and shell quoting; and the decoded base64 text when
+ * the value is plainly base64. Duplicates are dropped.
+ */
+export function variants(raw: string, plusAsSpace = false): string[] {
+  const out = new Set<string>();
+  const decoded = decodeRepeatedly(raw, plusAsSpace);
+  addForms(decoded, out);
+  const b64 = base64Text(raw) ?? (decoded !== raw ? base64Text(decoded) : undefined);
+  if (b64 !== undefined) addForms(decodeRepeatedly(b64, false), out);
+  return [...out];
+}
+
+function addForms(decoded: string, out: Set<string>): void {
+  const base = foldLowByteControls(decoded.replace(STRIP, '')).normalize('NFKC').toLowerCase();
+  out.add(base);
+  const folded = base.replace(SQL_COMMENT, ' ').replace(SPACES, ' ');
+  out.add(folded);
+  const glued = folded
+    .replace(CONCAT, '')
+    .replace(SHELL_NOISE, (m) => (m.startsWith('$') && m !== '$@' ? ' ' : ''));
+  out.add(glued);
+  // Tag splitting (`o<x>nfocus`) and whitespace inside keywords (`java sc ript`).
+  const untagged = glued.replace(/<[a-z]?>/g, '');
+  out.add(untagged);
+}
+
+/** Normalises a path for traversal rules: decoded, backslashes as slashes, repeated slashes folded. */
+export function pathForm(raw: string): string {
+  return decodeRepeatedly(raw, false)
+    .replace(/\\/g, '/')
+    .replace(/\/{2,}/g, '/');
+}
