@@ -109,48 +109,68 @@ export function parseCidr(text: string): Cidr | undefined {
   return { bytes, prefix, text: text.trim() };
 }
 
-interface Node {
-  zero?: Node;
-  one?: Node;
-  value?: string;
-}
-
 /**
- * A binary prefix trie over address bits. Lookup walks at most 32 (IPv4) or 128 (IPv6) bits,
- * whatever the number of CIDRs, and returns the label of the longest matching prefix.
+ * A binary prefix trie over address bits, stored in typed arrays (two child indexes and a label
+ * index per node) so that 100,000+ CIDRs stay compact. Lookup walks at most 32 (IPv4) or 128
+ * (IPv6) bits, whatever the number of CIDRs, and returns the label of the longest matching
+ * prefix: constant time per request.
  */
 export class CidrSet {
-  private readonly v4: Node = {};
-  private readonly v6: Node = {};
-  private count = 0;
+  /** children[2n] = zero child of node n, children[2n+1] = one child; 0 = none (roots are never children). */
+  private children = new Int32Array(512);
+  /** values[n] = index in `labels` of the prefix ending at node n, or -1. */
+  private values = new Int32Array(256).fill(-1);
+  private readonly labels: string[] = [];
+  /** Node 0 is the IPv4 root, node 1 the IPv6 root. */
+  private nodes = 2;
 
   add(cidr: Cidr, label = cidr.text): void {
-    let node = cidr.bytes.length === 4 ? this.v4 : this.v6;
+    let node = cidr.bytes.length === 4 ? 0 : 1;
     for (let i = 0; i < cidr.prefix; i++) {
-      const bit = (cidr.bytes[i >> 3] >> (7 - (i & 7))) & 1;
-      if (bit) node = node.one ??= {};
-      else node = node.zero ??= {};
+      const slot = 2 * node + ((cidr.bytes[i >> 3] >> (7 - (i & 7))) & 1);
+      let next = this.children[slot];
+      if (next === 0) {
+        next = this.allocate();
+        this.children[slot] = next;
+      }
+      node = next;
     }
-    if (node.value === undefined) this.count++;
-    node.value ??= label;
+    if (this.values[node] === -1) {
+      this.values[node] = this.labels.length;
+      this.labels.push(label);
+    }
   }
 
   get size(): number {
-    return this.count;
+    return this.labels.length;
   }
 
   /** The label of the longest prefix containing the address, or undefined. */
   match(addr: Uint8Array | undefined): string | undefined {
     if (!addr) return undefined;
-    let node: Node | undefined = addr.length === 4 ? this.v4 : this.v6;
-    let found = node.value;
+    const children = this.children;
+    const values = this.values;
+    let node = addr.length === 4 ? 0 : 1;
+    let found = values[node];
     const bits = addr.length * 8;
-    for (let i = 0; i < bits && node; i++) {
-      const bit = (addr[i >> 3] >> (7 - (i & 7))) & 1;
-      node = bit ? node.one : node.zero;
-      if (node?.value !== undefined) found = node.value;
+    for (let i = 0; i < bits; i++) {
+      node = children[2 * node + ((addr[i >> 3] >> (7 - (i & 7))) & 1)];
+      if (node === 0) break;
+      if (values[node] !== -1) found = values[node];
     }
-    return found;
+    return found === -1 ? undefined : this.labels[found];
+  }
+
+  private allocate(): number {
+    if (this.nodes === this.values.length) {
+      const children = new Int32Array(this.children.length * 2);
+      children.set(this.children);
+      this.children = children;
+      const values = new Int32Array(this.values.length * 2).fill(-1);
+      values.set(this.values);
+      this.values = values;
+    }
+    return this.nodes++;
   }
 }
 
