@@ -69,7 +69,7 @@ export class Revisions {
     const rec = id !== undefined ? await this.deps.store.getRevision(id) : undefined;
     if (rec) {
       try {
-        this.swap(this.compile(rec.config, rec.id), rec);
+        this.swap(this.compile(rec.config, rec.id), metaOf(rec));
       } catch (err) {
         if (!boot) throw err;
         this.deps.logger.error(
@@ -93,7 +93,7 @@ export class Revisions {
       const before = this.meta;
       const compiled = this.compile(rec.config, rec.id);
       await this.deps.store.setActiveRevisionId(rec.id);
-      this.swap(compiled, rec);
+      this.swap(compiled, metaOf(rec));
       await this.deps.store.appendAudit({
         actor: author,
         action: 'revision.rollback',
@@ -103,7 +103,7 @@ export class Revisions {
         detail: { from: before?.id ?? null, to: rec.id },
       });
       this.deps.logger.info({ from: before?.id, to: rec.id, hash: rec.hash }, 'rolled back');
-      return rec;
+      return metaOf(rec);
     });
   }
 
@@ -169,7 +169,7 @@ export class Revisions {
     const id = await this.deps.store.insertRevision(rec);
     await this.deps.store.setActiveRevisionId(id);
     const before = this.meta;
-    this.swap({ ...compiled, id }, { id, ...rec });
+    this.swap({ ...compiled, id }, metaOf({ id, ...rec }));
     await this.deps.store.appendAudit({
       actor: opts.author,
       action: 'revision.apply',
@@ -253,3 +253,15 @@ export class Revisions {
 }
 
 export class NotFoundError extends Error {}
+
+/** A revision's metadata without its config, as the API shows it. */
+function metaOf(r: RevisionMeta & { config?: unknown }): RevisionMeta {
+  return {
+    id: r.id,
+    hash: r.hash,
+    parent: r.parent,
+    author: r.author,
+    message: r.message,
+    createdAt: r.createdAt,
+  };
+}

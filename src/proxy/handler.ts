@@ -135,7 +135,15 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     if (path === undefined) return respondBare(x, res, 'PCS_ERR_BAD_REQUEST', 'path climbs above the root');
     const host = req.headers.host ?? '';
     const method = req.method ?? 'GET';
-    const match = rev.router.find(method, host, path, req.headers);
+    // A CORS preflight is routed by the method it asks about, so routes limited to e.g. POST
+    // still reach their cors policy (which answers the preflight at the gateway).
+    const acrm = method === 'OPTIONS' ? req.headers['access-control-request-method'] : undefined;
+    const match = rev.router.find(
+      typeof acrm === 'string' && req.headers.origin ? acrm : method,
+      host,
+      path,
+      req.headers,
+    );
     if (!match) {
       if (path.includes('%')) {
         try {
