@@ -1,0 +1,39 @@
+// The Portcullis configs the scenarios apply. Each comes in two variants that differ only in
+// the ip-restriction deny list, so alternating them makes a new revision every time.
+
+const DENY = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '203.0.113.0/24'];
+export const ORIGIN = 'https://app.example.com';
+
+function service(upstream) {
+  return { name: 'up', targets: [{ url: upstream }] };
+}
+
+/** Scenario 1: one route that takes every path, no policies. */
+export function singleRoute(upstream) {
+  return {
+    services: [service(upstream)],
+    routes: [{ name: 'all', service: 'up', paths: ['/'] }],
+    policies: [],
+  };
+}
+
+/** Scenarios 2-4: `n` routes on distinct prefixes (/r0 ... /r{n-1}), ip-restriction and cors global. */
+export function manyRoutes(upstream, n, variant = 0) {
+  const routes = [];
+  for (let i = 0; i < n; i++) routes.push({ name: `r${i}`, service: 'up', paths: [`/r${i}`] });
+  const deny = variant === 0 ? DENY : [...DENY, '198.51.100.0/24'];
+  return {
+    services: [service(upstream)],
+    routes,
+    policies: [
+      { name: 'ip-restriction', scope: 'global', config: { deny } },
+      { name: 'cors', scope: 'global', config: { origins: [ORIGIN] } },
+    ],
+  };
+}
+
+/** Request paths spread over the `n` routes, in a strided order so neighbours differ. */
+export function spreadPaths(n) {
+  const step = n > 7919 ? 1 : 7919; // 7919 is prime, so i*step mod n visits every route once
+  return Array.from({ length: n }, (_, i) => `/r${(i * step) % n}/items?page=${i % 7}`);
+}

@@ -1,0 +1,279 @@
+// `npm run bench`: Portcullis against a minimal Node proxy (bench/baseline.mjs), measured in the
+// same run, alternating, and reported as ratios. See bench/README.md.
+//
+// Env: BENCH_DURATION (s per measurement, default 5), BENCH_WARMUP (s, default 3),
+// BENCH_ROUNDS (alternating rounds, default 2), BENCH_CONNECTIONS (default 32),
+// BENCH_SWAP_DURATION (s of 1/s swaps, default 10), BENCH_COMPILE_RUNS (default 5; fewer when
+// they pass BENCH_COMPILE_BUDGET s, default 60, so a slow compile cannot stall the run),
+// BENCH_SWAP_BUDGET (s, default 60: the 100 fast swaps stop there and say so),
+// BENCH_ONLY (e.g. "1,2"), BENCH_PROFILE=1 (--cpu-prof on the Portcullis processes).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { manyRoutes, ORIGIN, singleRoute, spreadPaths } from './configs.mjs';
+import { cpuSeconds, killAll, loadGenerator, ROOT, start, stop } from './procs.mjs';
+import { summarizeProfile } from './profile-top.mjs';
+
+const env = (name, dflt) => Number(process.env[name] ?? dflt);
+const S = {
+  duration: env('BENCH_DURATION', 5),
+  warmup: env('BENCH_WARMUP', 3),
+  rounds: env('BENCH_ROUNDS', 2),
+  connections: env('BENCH_CONNECTIONS', 32),
+  swapDuration: env('BENCH_SWAP_DURATION', 10),
+  compileRuns: env('BENCH_COMPILE_RUNS', 5),
+  compileBudget: env('BENCH_COMPILE_BUDGET', 60),
+  swapBudget: env('BENCH_SWAP_BUDGET', 60),
+};
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4').split(',').map((s) => s.trim()));
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const TOKEN = 'bench-admin-token-0123456789';
+const RESULTS = join(ROOT, 'bench', 'results');
+const PROFILES = join(RESULTS, 'profiles');
+const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+// autocannon counts a timeout both in `errors` and in `timeouts`.
+const failures = (r) => r.non2xx + r.errors;
+
+async function admin(pc, body) {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${pc.adminPort}/config`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body,
+  });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (res.status !== 201) throw new Error(`POST /config to ${pc.name}: ${res.status} ${text.slice(0, 500)}`);
+  return ms;
+}
+
+const profileArgs = (name) =>
+  PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+
+async function startPortcullis(name, config, logging) {
+  const dir = join(tmp, name);
+  mkdirSync(dir);
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const opts = { env: { PORTCULLIS_ADMIN_TOKEN: TOKEN }, execArgv: profileArgs(name) };
+  if (!logging) return start(name, join(ROOT, 'bench', 'portcullis.mjs'), [file, join(dir, 'data')], opts);
+  // The real CLI, its access log on pino's default destination (stdout), here a file.
+  const args = ['start', '--config', file, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
+  args.push('--data-dir', join(dir, 'data'), '--no-watch');
+  return start(name, join(ROOT, 'dist', 'cli', 'main.js'), args, {
+    ...opts,
+    stdout: join(dir, 'access.log'),
+  });
+}
+
+/** Warms each target, then runs `rounds` of [target1, target2, ...] back to back. */
+async function compare(load, targets, job) {
+  for (const t of targets) await load.run({ ...job, url: t.url, duration: S.warmup });
+  const runs = Object.fromEntries(targets.map((t) => [t.label, []]));
+  for (let r = 0; r < S.rounds; r++)
+    for (const t of targets) {
+      const cpu0 = cpuSeconds(t.proc);
+      const res = await load.run({ ...job, url: t.url, duration: S.duration });
+      const cpu = cpuSeconds(t.proc) - cpu0;
+      // CPU time the proxy process used per request: steadier than req/s on a shared machine.
+      res.cpuUsPerRequest = Number.isFinite(cpu) && res.total ? (cpu * 1e6) / res.total : undefined;
+      runs[t.label].push(res);
+    }
+  const out = {};
+  for (const [label, rs] of Object.entries(runs))
+    out[label] = {
+      rps: mean(rs.map((x) => x.rps)),
+      p50: mean(rs.map((x) => x.latencyP50)),
+      p99: mean(rs.map((x) => x.latencyP99)),
+      cpuUs: mean(rs.map((x) => x.cpuUsPerRequest ?? Number.NaN)),
+      failures: rs.reduce((a, x) => a + failures(x), 0),
+      runs: rs,
+    };
+  const base = out.baseline;
+  for (const [label, o] of Object.entries(out))
+    if (label !== 'baseline')
+      o.ratio = {
+        rps: o.rps / base.rps,
+        p50: o.p50 / base.p50,
+        p99: o.p99 / base.p99,
+        cpu: o.cpuUs / base.cpuUs,
+      };
+  return out;
+}
+
+function printCompare(title, out, target) {
+  console.log(`\n${title}`);
+  console.log(
+    `  ${'target'.padEnd(22)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU us/req'.padStart(12)}${'fail'.padStart(6)}  | ratios: req/s   p50    p99  CPU/req`,
+  );
+  const x = (v) => `${v.toFixed(2)}x`.padStart(7);
+  for (const [label, o] of Object.entries(out)) {
+    const ratio = o.ratio
+      ? `  |      ${x(o.ratio.rps)}${x(o.ratio.p50)}${x(o.ratio.p99)}${x(o.ratio.cpu)}`
+      : '';
+    console.log(
+      `  ${label.padEnd(22)}${o.rps.toFixed(0).padStart(8)}${o.p50.toFixed(1).padStart(8)}${o.p99.toFixed(1).padStart(8)}${o.cpuUs.toFixed(0).padStart(12)}${String(o.failures).padStart(6)}${ratio}`,
+    );
+  }
+  if (target)
+    for (const [label, o] of Object.entries(out))
+      if (o.ratio)
+        console.log(
+          `  ${label}: req/s ratio ${o.ratio.rps.toFixed(2)}x, target >= ${target}x: ${o.ratio.rps >= target ? 'met' : `MISSED by ${((target - o.ratio.rps) * 100).toFixed(0)} points`}`,
+        );
+}
+
+/** Load on `pc` while the parent POSTs configs A, B, A, ... every `everyMs`, `swaps` times. */
+async function swapsUnderLoad(load, pc, configs, { everyMs, swaps, paths }) {
+  const bodies = configs.map((c) => JSON.stringify(c));
+  const running = load.run({
+    url: pc.url,
+    connections: S.connections,
+    duration: 3600,
+    paths,
+    headers: { origin: ORIGIN },
+  });
+  await sleep(500); // let the connections open before the first swap
+  const posts = [];
+  let flip = pc.live === configs[0] ? 1 : 0;
+  const t0 = performance.now();
+  for (let i = 0; i < swaps; i++) {
+    const due = t0 + i * everyMs;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    if (performance.now() - t0 > S.swapBudget * 1000) break;
+    posts.push(await admin(pc, bodies[flip]));
+    pc.live = configs[flip];
+    flip ^= 1;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  await sleep(500); // requests that started on the last revision finish
+  load.stop();
+  const r = await running;
+  return {
+    swaps: posts.length,
+    planned: swaps,
+    cadenceMs: everyMs,
+    elapsedS: elapsed,
+    postMsMedian: median(posts),
+    postMsMax: Math.max(...posts),
+    requests: r.total,
+    rps: r.rps,
+    p99: r.latencyP99,
+    failures: failures(r),
+    detail: { non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, statusCodes: r.statusCodes },
+  };
+}
+
+function printSwaps(title, s) {
+  console.log(`\n${title}`);
+  console.log(
+    `  ${s.swaps} swaps in ${s.elapsedS.toFixed(1)} s (POST /config median ${s.postMsMedian.toFixed(0)} ms, max ${s.postMsMax.toFixed(0)} ms); ${s.requests} requests at ${s.rps.toFixed(0)} req/s, p99 ${s.p99} ms`,
+  );
+  if (s.swaps < s.planned)
+    console.log(`  only ${s.swaps} of ${s.planned} swaps within BENCH_SWAP_BUDGET=${S.swapBudget} s`);
+  console.log(`  failed requests: ${s.failures} (target 0: ${s.failures === 0 ? 'met' : 'MISSED'})`);
+  if (s.failures) console.log(`  ${JSON.stringify(s.detail)}`);
+}
+
+async function main() {
+  if (PROFILE) mkdirSync(PROFILES, { recursive: true });
+  console.log(
+    `portcullis bench: ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), node ${process.version}; ${S.duration} s per measurement, ${S.warmup} s warm-up, ${S.rounds} rounds, ${S.connections} connections`,
+  );
+  const upstream = await start('upstream', join(ROOT, 'bench', 'upstream.mjs'), []);
+  const upUrl = `http://127.0.0.1:${upstream.port}`;
+  const baseline = await start('baseline', join(ROOT, 'bench', 'baseline.mjs'), [upUrl], {
+    execArgv: profileArgs('baseline'),
+  });
+  const pcOff = await startPortcullis('portcullis-log-off', singleRoute(upUrl), false);
+  const pcOn = await startPortcullis('portcullis-log-on', singleRoute(upUrl), true);
+  const load = await loadGenerator();
+  const procs = [upstream, baseline, pcOff, pcOn, load.proc];
+  for (const p of [baseline, pcOff, pcOn]) p.url = `http://127.0.0.1:${p.port}`;
+  const targets = [
+    { label: 'baseline', url: baseline.url, proc: baseline },
+    { label: 'portcullis (log off)', url: pcOff.url, proc: pcOff },
+    { label: 'portcullis (log on)', url: pcOn.url, proc: pcOn },
+  ];
+  const results = { date: new Date().toISOString(), machine: machine(), settings: S, scenarios: {} };
+
+  if (ONLY.has('1')) {
+    const out = await compare(load, targets, { connections: S.connections, paths: ['/items?page=1'] });
+    results.scenarios.singleRoute = { target: { rpsRatio: 0.9 }, ...out };
+    printCompare('1. single route, no policies', out, 0.9);
+  }
+
+  const paths = spreadPaths(1000);
+  const many = [manyRoutes(upUrl, 1000, 0), manyRoutes(upUrl, 1000, 1)];
+  if (ONLY.has('2') || ONLY.has('3')) {
+    for (const pc of [pcOff, pcOn]) {
+      await admin(pc, JSON.stringify(many[0]));
+      pc.live = many[0];
+    }
+  }
+  if (ONLY.has('2')) {
+    const job = { connections: S.connections, paths, headers: { origin: ORIGIN } };
+    const out = await compare(load, targets, job);
+    results.scenarios.thousandRoutes = out;
+    printCompare('2. 1,000 routes, ip-restriction (deny 4 CIDRs) and cors global', out);
+  }
+
+  if (ONLY.has('3')) {
+    const perSecond = await swapsUnderLoad(load, pcOn, many, { everyMs: 1000, swaps: S.swapDuration, paths });
+    printSwaps('3a. a revision swap every second under load (1,000-route configs, log on)', perSecond);
+    const fast = await swapsUnderLoad(load, pcOn, many, { everyMs: 50, swaps: 100, paths });
+    printSwaps('3b. 100 swaps under load, one every 50 ms or as fast as they apply', fast);
+    results.scenarios.swaps = { perSecond, fast };
+  }
+
+  if (ONLY.has('4')) {
+    const big = [manyRoutes(upUrl, 10_000, 0), manyRoutes(upUrl, 10_000, 1)].map((c) => JSON.stringify(c));
+    const times = [];
+    for (let i = 0; i < S.compileRuns; i++) {
+      times.push(await admin(pcOff, big[i % 2]));
+      if (times.reduce((a, b) => a + b, 0) > S.compileBudget * 1000) break;
+    }
+    const med = median(times);
+    results.scenarios.compile10k = {
+      bodyBytes: big[0].length,
+      timesMs: times,
+      medianMs: med,
+      targetMs: 1000,
+    };
+    console.log('\n4. compile-and-swap of a 10,000-route config (POST /config -> 201, no load)');
+    console.log(
+      `  body ${(big[0].length / 1e6).toFixed(2)} MB; runs ${times.map((t) => t.toFixed(0)).join(', ')} ms; median ${med.toFixed(0)} ms (target < 1000 ms: ${med < 1000 ? 'met' : `MISSED by ${(med - 1000).toFixed(0)} ms`})`,
+    );
+  }
+
+  await Promise.all(procs.map(stop));
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nresults: bench/results/latest.json`);
+  if (PROFILE)
+    for (const name of ['baseline', 'portcullis-log-off', 'portcullis-log-on']) {
+      console.log(`\nCPU profile ${name} (top self time):`);
+      console.log(summarizeProfile(join(PROFILES, `${name}.cpuprofile`), 20));
+    }
+}
+
+function machine() {
+  return { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, platform: process.platform };
+}
+
+main()
+  .catch((err) => {
+    console.error(err);
+    killAll();
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(tmp, { recursive: true, force: true }));
