@@ -57,6 +57,8 @@ export interface CompiledRevision {
   /** Cap on a body buffered for a policy that reads it. */
   readonly maxBufferedBodyBytes: number;
   readonly secrets: ReadonlySet<string>;
+  /** Runs the cleanup policies registered (feed timers and the like). Idempotent. */
+  readonly dispose: () => void;
   /**
    * Hash of the config with secrets resolved. Never shown: it only tells that a secret's value
    * changed under an unchanged revision, so that re-applying the same file picks it up.
@@ -87,6 +89,7 @@ export function checkOnly(input: unknown, deps: CompileDeps): ConfigIssue[] {
     const c = compile(input, 0, deps);
     // Close only services that were created for this check.
     for (const s of c.services.values()) if (!deps.liveServices?.has(s.hash)) void s.close();
+    c.dispose();
     return [];
   } catch (err) {
     if (err instanceof ConfigError) return err.issues;
@@ -126,11 +129,22 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     gatewayIssues.push({ path: `/gateway/trustedProxies/${i}`, message: 'not an IP address or CIDR' });
 
   const instances: Instance[] = [];
+  const disposers: (() => void)[] = [];
+  const dispose = () => {
+    for (const fn of disposers.splice(0)) {
+      try {
+        fn();
+      } catch (err) {
+        deps.logger.warn({ err: String(err) }, 'policy cleanup failed');
+      }
+    }
+  };
   const policyDeps: PolicyDeps = {
     ...deps.services,
     logger: deps.logger,
     clock: deps.clock,
     gateway: { trustedProxies: cfg.gateway?.trustedProxies ?? [] },
+    onDispose: (fn) => disposers.push(fn),
   };
   cfg.policies.forEach((p, order) => {
     if (p.mode === 'off' || hasIssue(`/policies/${order}`)) return;
@@ -176,7 +190,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
   // A message may quote a resolved value (a policy quoting the entry it refused).
   const redacted = (list: ConfigIssue[]) =>
     list.map((i) => ({ path: i.path, message: redact(i.message, resolved.secrets) }));
-  if (gatewayIssues.length) throw new ConfigError(redacted(gatewayIssues));
+  if (gatewayIssues.length) {
+    dispose();
+    throw new ConfigError(redacted(gatewayIssues));
+  }
 
   const services = new Map<string, UpstreamService>();
   for (const s of cfg.services) {
@@ -195,6 +212,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
   });
   if (routeIssues.length) {
     for (const s of services.values()) if (deps.liveServices?.get(s.hash) !== s) void s.close();
+    dispose();
     throw new ConfigError(redacted(routeIssues));
   }
 
@@ -236,6 +254,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
     maxBufferedBodyBytes: cfg.gateway?.limits?.maxBufferedBodyBytes ?? 1_048_576,
     secrets: resolved.secrets,
+    dispose,
     fingerprint: sha256(canonicalJson(cfg)),
   };
 }

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { CounterStore } from '../counters/counter-store.js';
+import type { FeedRegistry } from '../net/ip-lists.js';
 import type { SecurityEvents } from '../observability/events.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
@@ -58,6 +59,8 @@ export interface PolicyServices {
   /** Register policy metrics with get-or-create (`metrics.counter(...)`). */
   metrics: GatewayMetrics;
   events: SecurityEvents;
+  /** HTTP IP-list feeds shared across revisions (ip-restriction). */
+  ipFeeds: FeedRegistry;
 }
 
 export interface PolicyDeps extends PolicyServices {
@@ -67,6 +70,11 @@ export interface PolicyDeps extends PolicyServices {
   gateway: { trustedProxies: readonly string[] };
   /** Which instance is being created (`id` or the policy name, and its scope): namespaces counters. */
   instance?: { id: string; scope: string };
+  /**
+   * Registers cleanup (timers, feed refreshers) run when the revision that created the instance
+   * is retired (after in-flight requests drained) or discarded (a refused config, a dry run).
+   */
+  onDispose?: (fn: () => void) => void;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CounterStore } from '../counters/counter-store.js';
 import { MemoryCounterStore } from '../counters/memory.js';
+import { FeedRegistry } from '../net/ip-lists.js';
 import { SecurityEvents } from '../observability/events.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
@@ -23,6 +24,7 @@ export function policyServices(
     counters: counters ?? new MemoryCounterStore(clock),
     metrics,
     events: new SecurityEvents(logger, metrics),
+    ipFeeds: new FeedRegistry(logger, metrics),
   };
 }
 

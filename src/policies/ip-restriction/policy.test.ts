@@ -74,7 +74,7 @@ describe('ip-restriction: schema', () => {
   });
 
   it('throws at create for a config with neither list, or a bad CIDR, naming the field', () => {
-    assert.throws(() => make({}), /set at least one of allow or deny/);
+    assert.throws(() => make({}), /set at least one of allow, deny/);
     const refused = (config: Record<string, unknown>) => {
       try {
         make(config);
