@@ -151,6 +151,36 @@ export const ERRORS = {
     message: 'Stronger authentication required',
     fix: '`step-up`: the token does not show the multi-factor authentication the route asks for (`amr` / `acr`). The client must re-authenticate at the identity provider with the asked `acr_values` and retry.',
   },
+  PCS_ERR_ACL_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: '`acl`: the consumer is in a denied group, or in none of the allowed groups of the route. The access log `rule` names the group (`deny:contractors`, `allow:none`); add the consumer to a group (`PATCH /consumers/{name}`) or change the policy.',
+  },
+  PCS_ERR_INSUFFICIENT_SCOPE: {
+    status: 403,
+    message: 'Insufficient scope',
+    fix: '`scopes`: the token lacks an OAuth scope the route and method require. The `WWW-Authenticate` header lists them (`Bearer error="insufficient_scope", scope="..."`); the client must ask the authorization server for them.',
+  },
+  PCS_ERR_RBAC_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: '`rbac`: none of the consumer\'s roles grants a permission matching the method and path (deny by default). The access log `detail` lists the roles found; grant the role a permission (`GET /orders/*`) or give the consumer the role.',
+  },
+  PCS_ERR_ABAC_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: '`abac`: a rule with `effect: deny` matched, no rule matched and the default is deny, or a rule failed to evaluate (missing key, wrong type: denied). The access log `rule` names the rule; test the expression against the logged request.',
+  },
+  PCS_ERR_OPA_DENIED: {
+    status: 403,
+    message: 'Access denied',
+    fix: '`opa`: the policy engine answered `false` (or `allow: false`, or no result). Check the Rego policy with the `input` the gateway sends (see docs/policies/opa.md).',
+  },
+  PCS_ERR_AUTHZ_UNAVAILABLE: {
+    status: 503,
+    message: 'Authorization temporarily unavailable',
+    fix: '`opa`: the policy engine did not answer in time, failed, or answered something other than a decision, and the policy fails closed. Check the OPA server and `timeoutMs`; `portcullis_opa_errors_total` counts the failures; `failOpen: true` lets requests through instead.',
+  },
   PCS_ERR_AI_BAD_REQUEST: {
     status: 400,
     message: 'Invalid AI request',

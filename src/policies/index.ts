@@ -16,6 +16,11 @@ import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
 import { waf } from './waf/policy.js';
+import { acl } from './acl/policy.js';
+import { scopes } from './scopes/policy.js';
+import { rbac } from './rbac/policy.js';
+import { abac } from './abac/policy.js';
+import { opa } from './opa/policy.js';
 
 /** The built-in policies. Later modules register here; tests may pass a registry of their own. */
 export const BUILTIN_POLICIES: readonly PolicyModule[] = [
@@ -36,6 +41,11 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   aiBudget,
   ban,
   schedule,
+  acl,
+  scopes,
+  rbac,
+  abac,
+  opa,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {
