@@ -19,6 +19,8 @@ import { createAccessLog, createLogger, type LogSink } from './observability/log
 import { GatewayMetrics } from './observability/metrics.js';
 import { policyRegistry } from './policies/index.js';
 import { createDataPlane, DEFAULT_LIMITS, type ServerLimits } from './proxy/server.js';
+import { RequestRecorder } from './reqlog/recorder.js';
+import { attachReplayEnv } from './replay/env.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 
@@ -63,6 +65,8 @@ export class Gateway {
   readonly revisions: Revisions;
   readonly services: PolicyServices;
   readonly clock: Clock;
+  /** The request log writer (records only when `gateway.requestLog.enabled`). */
+  readonly requestLog: RequestRecorder;
   readonly generatedAdminToken: string | undefined;
   private readonly token: AdminToken;
   private data: Server | undefined;
@@ -87,16 +91,26 @@ export class Gateway {
           })
         : undefined);
     this.services = policyServices(this.store, this.clock, this.logger, this.metrics, counters);
+    const registry = policyRegistry(opts.policies);
     this.revisions = new Revisions({
       store: this.store,
       services: this.services,
-      registry: policyRegistry(opts.policies),
+      registry,
       clock: this.clock,
       logger: this.logger,
       metrics: this.metrics,
       secretEnv: opts.secretEnv,
       drainMs: opts.drainMs,
     });
+    this.requestLog = new RequestRecorder({
+      store: this.store,
+      metrics: this.metrics,
+      clock: this.clock,
+      logger: this.logger,
+      settings: () => this.revisions.current.config.gateway?.requestLog,
+      random: opts.random,
+    });
+    attachReplayEnv(this.revisions, { registry, secretEnv: opts.secretEnv, recorder: this.requestLog });
     if (!opts.adminToken) this.generatedAdminToken = randomBytes(24).toString('base64url');
     this.token = new AdminToken(opts.adminToken ?? this.generatedAdminToken!);
   }
@@ -122,6 +136,7 @@ export class Gateway {
         metrics: this.metrics,
         protocol: 'http',
         random: o.random,
+        requestLog: this.requestLog,
       },
       limits,
     );
@@ -136,6 +151,7 @@ export class Gateway {
       clock: this.clock,
       startedAt: this.clock.now(),
     });
+    this.requestLog.start();
     const port = await listen(this.data, o.port ?? 8080, o.host ?? '0.0.0.0');
     const adminPort = await listen(this.admin, o.adminPort ?? 8081, o.adminHost ?? '127.0.0.1');
     if (o.configFile && o.watch) {
@@ -157,6 +173,7 @@ export class Gateway {
   async stop(): Promise<void> {
     this.watcher?.close();
     await Promise.all([close(this.data), close(this.admin)]);
+    await this.requestLog.stop();
     await this.revisions.close();
     await this.services.counters.close();
     await this.store.close();

@@ -237,6 +237,88 @@ export const ConsumerDecl = T.Object(
   strict,
 );
 
+export const RequestLogSettings = T.Object(
+  {
+    enabled: T.Boolean({
+      default: false,
+      description:
+        'Record requests in the store (`request_log`) for replay and shadow summaries. Writes are batched off the request path.',
+    }),
+    sampleRate: T.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 1,
+      description: 'Share of requests recorded, 0 to 1 (1 records every request).',
+    }),
+    headers: T.Array(T.String({ minLength: 1, maxLength: 128 }), {
+      default: ['user-agent', 'content-type', 'content-length', 'accept', 'origin', 'referer'],
+      description:
+        'Request headers kept with each record. Authorization, cookies and API-key-like headers are never kept unless listed here, and then masked.',
+    }),
+    captureBody: T.Optional(
+      T.Object(
+        {
+          enabled: T.Boolean({
+            default: false,
+            description:
+              'Keep the request body when a policy buffered it (WAF, schema validation, AI). Bodies streamed straight upstream are not recorded.',
+          }),
+          maskFields: T.Array(T.String({ minLength: 1 }), {
+            default: [
+              'password',
+              'secret',
+              'token',
+              'apiKey',
+              'api_key',
+              'authorization',
+              'creditCard',
+              'card_number',
+            ],
+            description: 'JSON field names (any depth, case-insensitive) whose values are replaced by `***`.',
+          }),
+          maskPatterns: T.Array(T.String({ minLength: 1, maxLength: 500, format: 'regex' }), {
+            default: [],
+            description:
+              'Regular expressions; every match in the body is replaced by `***` (after field masking).',
+          }),
+          maxBodyBytes: T.Integer({
+            minimum: 0,
+            maximum: 1048576,
+            default: 4096,
+            description: 'Bytes of body kept; longer bodies are cut and marked truncated.',
+          }),
+        },
+        strict,
+      ),
+    ),
+    retention: T.Optional(
+      T.Object(
+        {
+          maxAgeHours: T.Number({
+            minimum: 0,
+            default: 72,
+            description: 'Records older than this are deleted in the background (0 keeps them by age).',
+          }),
+          maxRows: T.Integer({
+            minimum: 0,
+            default: 1000000,
+            description: 'Only the newest rows are kept beyond this count (0: no limit).',
+          }),
+        },
+        strict,
+      ),
+    ),
+    queueSize: T.Integer({
+      minimum: 1,
+      maximum: 1000000,
+      default: 10000,
+      description:
+        'Records waiting to be written. When full, new records are dropped and counted (`portcullis_request_log_dropped_total`); requests never wait.',
+    }),
+  },
+  strict,
+);
+
 export const GatewaySettings = T.Object(
   {
     trustedProxies: T.Array(T.String(), {
@@ -262,6 +344,7 @@ export const GatewaySettings = T.Object(
         strict,
       ),
     ),
+    requestLog: T.Optional(RequestLogSettings),
   },
   strict,
 );
@@ -291,3 +374,4 @@ export type RouteConfig = Static<typeof Route>;
 export type PolicyConfig = Static<typeof PolicyInstance>;
 export type ScopeConfig = Static<typeof Scope>;
 export type ConsumerConfig = Static<typeof ConsumerDecl>;
+export type RequestLogConfig = Static<typeof RequestLogSettings>;

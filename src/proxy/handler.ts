@@ -11,6 +11,7 @@ import { type DecisionSink, runPhase } from '../core/pipeline.js';
 import { clientIpFrom } from '../net/client-ip.js';
 import { normalizeIp, parseIp } from '../net/ip.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { RequestRecorder } from '../reqlog/recorder.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
@@ -27,6 +28,8 @@ export interface HandlerDeps {
   metrics: GatewayMetrics;
   protocol: 'http' | 'https';
   random?: () => number;
+  /** The request log: handed each finished request, it copies what it needs and queues it. */
+  requestLog?: Pick<RequestRecorder, 'record'>;
 }
 
 const LAST_REQUEST_PHASE = PHASE_INDEX.upstream;
@@ -73,6 +76,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       runLogPhase(x, ctx);
     }
     metrics.countRequest(x.route || '(none)', status, ms / 1000);
+    deps.requestLog?.record(x, req, ctx, status, ms);
     accessLog.info({
       request_id: ctx?.requestId ?? x.id,
       method: req.method,

@@ -66,4 +66,32 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX ai_usage_day ON ai_usage (day, consumer);
    CREATE INDEX ai_usage_ts ON ai_usage (ts);`,
+  `CREATE TABLE request_log (
+     id INTEGER PRIMARY KEY,
+     ts INTEGER NOT NULL,
+     request_id TEXT NOT NULL,
+     method TEXT NOT NULL,
+     host TEXT NOT NULL,
+     path TEXT NOT NULL,
+     query TEXT NOT NULL,
+     route TEXT,
+     service TEXT,
+     headers TEXT NOT NULL,
+     client_ip TEXT NOT NULL,
+     consumer TEXT,
+     identity TEXT,
+     status INTEGER NOT NULL,
+     latency_ms REAL NOT NULL,
+     revision INTEGER,
+     decisions TEXT NOT NULL,
+     would_deny INTEGER NOT NULL,
+     body TEXT,
+     body_bytes INTEGER,
+     body_truncated INTEGER NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX request_log_ts ON request_log (ts);
+   CREATE INDEX request_log_route ON request_log (route, ts);
+   CREATE INDEX request_log_consumer ON request_log (consumer, ts);
+   CREATE INDEX request_log_would_deny ON request_log (ts) WHERE would_deny = 1;`,
 ];

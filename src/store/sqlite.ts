@@ -3,6 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Consumer } from '../core/context.js';
+import * as requestLog from '../reqlog/sqlite.js';
+import type { RequestLogQuery, RequestLogRecord, StoredRequestLog } from '../reqlog/types.js';
 import { auditHash, GENESIS_HASH } from './audit-chain.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -361,6 +363,22 @@ export class SqliteStore implements Store {
       cached: r.cached === 1,
       estimated: r.estimated === 1,
     }));
+  }
+
+  async insertRequestLog(records: readonly RequestLogRecord[]): Promise<void> {
+    requestLog.insertRequestLog(this.db, records);
+  }
+
+  async queryRequestLog(q: RequestLogQuery): Promise<StoredRequestLog[]> {
+    return requestLog.queryRequestLog(this.db, q);
+  }
+
+  async countRequestLog(q: RequestLogQuery): Promise<number> {
+    return requestLog.countRequestLog(this.db, q);
+  }
+
+  async pruneRequestLog(opts: { before?: number; maxRows?: number }): Promise<number> {
+    return requestLog.pruneRequestLog(this.db, opts);
   }
 
   async close(): Promise<void> {

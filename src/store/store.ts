@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Consumer } from '../core/context.js';
+import type { RequestLogQuery, RequestLogRecord, StoredRequestLog } from '../reqlog/types.js';
 
 export interface RevisionMeta {
   id: number;
@@ -101,6 +102,14 @@ export interface Store {
   aiUsageSummary(q: AiUsageQuery): Promise<AiUsageRow[]>;
   /** The latest AI usage records, newest first. */
   listAiUsage(q: AiUsageQuery & { limit?: number }): Promise<AiUsageRecord[]>;
+
+  /** Appends request-log records (one transaction per batch). */
+  insertRequestLog(records: readonly RequestLogRecord[]): Promise<void>;
+  /** Request-log records matching a query (a time range, a route, a consumer), by id. */
+  queryRequestLog(q: RequestLogQuery): Promise<StoredRequestLog[]>;
+  countRequestLog(q: RequestLogQuery): Promise<number>;
+  /** Deletes records older than `before` (epoch ms) and beyond the newest `maxRows`. */
+  pruneRequestLog(opts: { before?: number; maxRows?: number }): Promise<number>;
 
   close(): Promise<void>;
 }

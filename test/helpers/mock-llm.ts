@@ -23,7 +23,20 @@ export interface MockLlm {
   url: string;
   calls: MockCall[];
   behave(b: Behaviour): void;
+  /** The answer text of the next chat calls (streamed word by word); undefined restores the default. */
+  reply(text: string | undefined): void;
   close(): Promise<void>;
+}
+
+export interface MockOptions {
+  /** Mistral's way: usage in the last streamed chunk (with `finish_reason`), asked or not. */
+  usageInFinalChunk?: boolean;
+}
+
+interface Answer {
+  slow: boolean;
+  text: string[];
+  usageInFinalChunk: boolean;
 }
 
 const TEXT = ['Hello', ' from', ' the', ' mock'];
@@ -55,7 +68,12 @@ function json(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function openai(req: any, res: ServerResponse, call: MockCall, slow: boolean) {
+function openai(
+  req: any,
+  res: ServerResponse,
+  call: MockCall,
+  { slow, text: TEXT, usageInFinalChunk }: Answer,
+) {
   const tools = Array.isArray(req.tools) && req.tools.length > 0;
   const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
   const base = { id: 'chatcmpl-mock', created: 1700000000, model: req.model };
@@ -96,7 +114,11 @@ function openai(req: any, res: ServerResponse, call: MockCall, slow: boolean) {
   else
     for (const t of slow ? Array.from({ length: 200 }, () => ' tick') : TEXT)
       frames.push(chunk({ content: t }));
-  frames.push(chunk({}, tools ? 'tool_calls' : 'stop'));
+  frames.push(
+    usageInFinalChunk
+      ? { ...chunk({}, tools ? 'tool_calls' : 'stop'), usage }
+      : chunk({}, tools ? 'tool_calls' : 'stop'),
+  );
   if (req.stream_options?.include_usage)
     frames.push({ ...base, object: 'chat.completion.chunk', choices: [], usage });
   frames.push('[DONE]');
@@ -110,7 +132,7 @@ function openai(req: any, res: ServerResponse, call: MockCall, slow: boolean) {
   })();
 }
 
-function anthropic(req: any, res: ServerResponse, call: MockCall, slow: boolean) {
+function anthropic(req: any, res: ServerResponse, call: MockCall, { slow, text: TEXT }: Answer) {
   const tools = Array.isArray(req.tools) && req.tools.length > 0;
   const usage = { input_tokens: 13, output_tokens: 9 };
   if (!req.stream) {
@@ -212,9 +234,10 @@ function gemini(stream: boolean, res: ServerResponse) {
   res.end();
 }
 
-export async function startMockLlm(): Promise<MockLlm> {
+export async function startMockLlm(opts: MockOptions = {}): Promise<MockLlm> {
   const calls: MockCall[] = [];
   let mode: Behaviour = 'ok';
+  let text = TEXT;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -245,7 +268,11 @@ export async function startMockLlm(): Promise<MockLlm> {
           },
         );
       if (mode === 'slow-headers') await sleep(2000);
-      const slow = mode === 'slow-stream';
+      const answer: Answer = {
+        slow: mode === 'slow-stream',
+        text,
+        usageInFinalChunk: opts.usageInFinalChunk === true,
+      };
       if (path.includes('/embeddings'))
         return json(res, 200, {
           object: 'list',
@@ -253,8 +280,8 @@ export async function startMockLlm(): Promise<MockLlm> {
           model: body.model,
           usage: { prompt_tokens: 3, total_tokens: 3 },
         });
-      if (path.includes('/chat/completions')) return openai(body, res, call, slow);
-      if (path.endsWith('/v1/messages')) return anthropic(body, res, call, slow);
+      if (path.includes('/chat/completions')) return openai(body, res, call, answer);
+      if (path.endsWith('/v1/messages')) return anthropic(body, res, call, answer);
       if (path.includes(':streamGenerateContent')) return gemini(true, res);
       if (path.includes(':generateContent')) return gemini(false, res);
       json(res, 404, { error: { message: 'no such endpoint' } });
@@ -267,6 +294,9 @@ export async function startMockLlm(): Promise<MockLlm> {
     calls,
     behave: (b) => {
       mode = b;
+    },
+    reply: (t) => {
+      text = t === undefined ? TEXT : t.split(/(?= )/);
     },
     close: () =>
       new Promise<void>((r) => {

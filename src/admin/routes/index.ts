@@ -2,6 +2,16 @@ import type { AdminModule } from '../server.js';
 import { aiAdmin } from './ai.js';
 import { bansModule } from './bans.js';
 import { credentialRoutes } from './credentials.js';
+import { replayModule } from './replay.js';
+import { requestLogModule } from './reqlog.js';
+import { shadowModule } from './shadow.js';
 
 /** Admin endpoint modules, registered in this order after the core endpoints. */
-export const ADMIN_MODULES: readonly AdminModule[] = [credentialRoutes, aiAdmin, bansModule];
+export const ADMIN_MODULES: readonly AdminModule[] = [
+  credentialRoutes,
+  aiAdmin,
+  bansModule,
+  requestLogModule,
+  replayModule,
+  shadowModule,
+];

@@ -1,0 +1,82 @@
+import type { ValidateFunction } from 'ajv';
+import type { OutputCheck, OutputVerdict } from '../../ai/call-state.js';
+import { guardSignals } from '../../ai/guards/common.js';
+import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
+import { ajv } from '../../config/ajv.js';
+import { definePolicy } from '../../core/policy.js';
+import { AiGuardOutputSchema } from './schema.js';
+
+const FENCE = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/;
+
+function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  // A schema with an `$id` is registered in the shared Ajv: the next revision replaces it.
+  const id = typeof schema.$id === 'string' ? schema.$id : undefined;
+  if (id && ajv.getSchema(id)) ajv.removeSchema(id);
+  try {
+    return ajv.compile(structuredClone(schema));
+  } catch (err) {
+    throw new PatternError(`not a valid JSON Schema: ${(err as Error).message}`, 'jsonSchema');
+  }
+}
+
+/**
+ * Checks on the model's answer: regular expressions that refuse, require or redact, a JSON
+ * Schema the answer must satisfy, and a length cap. The AI terminal runs the check on the
+ * answer; this policy does nothing to the request.
+ */
+export const aiGuardOutput = definePolicy({
+  name: 'ai-guard-output',
+  description:
+    'Checks AI answers: regular expressions (block, require, redact), a JSON Schema, a length cap.',
+  schema: AiGuardOutputSchema,
+  priority: 50,
+  create(config, deps) {
+    const rules = config.regex.map((r, i) => ({
+      ...r,
+      re: compileGuardPattern(r.pattern, 'gi', `regex/${i}/pattern`),
+    }));
+    const validate = config.jsonSchema ? compileSchema(config.jsonSchema) : undefined;
+    const signals = guardSignals('ai-guard-output', deps);
+    const blocked = (rule: string, detail?: string): OutputVerdict => {
+      signals.matched('output', rule);
+      return { block: { rule, detail } };
+    };
+
+    const aiOutput: OutputCheck = (answer) => {
+      let text = answer;
+      if (config.maxChars !== undefined && text.length > config.maxChars)
+        return blocked('max-chars', `${text.length} > ${config.maxChars}`);
+      for (const r of rules) {
+        r.re.lastIndex = 0;
+        if (r.action === 'redact') {
+          const next = text.replace(r.re, r.replacement);
+          if (next !== text) signals.matched('output', `redact:${r.name}`);
+          text = next;
+        } else if (r.re.test(text) !== (r.action === 'require')) return blocked(`${r.action}:${r.name}`);
+      }
+      if (validate) {
+        let value: unknown;
+        try {
+          value = JSON.parse(FENCE.exec(text)?.[1] ?? text);
+        } catch {
+          return blocked('json-schema', 'the answer is not JSON');
+        }
+        if (!validate(value))
+          return blocked(
+            'json-schema',
+            (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; '),
+          );
+      }
+      return text === answer ? undefined : { text };
+    };
+
+    return {
+      response: Object.assign(
+        function aiGuardOutput() {
+          return undefined;
+        },
+        { aiOutput },
+      ),
+    };
+  },
+});

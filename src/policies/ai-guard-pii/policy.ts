@@ -1,0 +1,59 @@
+import { aiCall, type OutputCheck } from '../../ai/call-state.js';
+import { guardSignals } from '../../ai/guards/common.js';
+import { builtinDetectors, type Detector, scanPii } from '../../ai/guards/pii.js';
+import { compileGuardPattern } from '../../ai/guards/safe-regex.js';
+import { guardTexts, mapGuardTexts } from '../../ai/guards/texts.js';
+import type { PolicyContext } from '../../core/context.js';
+import { definePolicy } from '../../core/policy.js';
+import { AiGuardPiiSchema } from './schema.js';
+
+/**
+ * PII in prompts and answers: emails, phone numbers, card numbers (Luhn), IBANs (mod-97), US
+ * SSNs, UK NINOs and own patterns, redacted or refused. Runs in `transform`, after the threat
+ * checks, so the provider only ever sees the redacted prompt.
+ */
+export const aiGuardPii = definePolicy({
+  name: 'ai-guard-pii',
+  description:
+    'Finds personal data (emails, phones, cards, IBANs, national ids, own patterns) in AI prompts and answers; redacts or blocks.',
+  schema: AiGuardPiiSchema,
+  priority: 50,
+  create(config, deps) {
+    const own: Detector[] = config.custom.map((c, i) => ({
+      name: c.name,
+      re: compileGuardPattern(c.pattern, 'gi', `custom/${i}/pattern`),
+      replacement: c.replacement ?? config.replacement.replaceAll('{type}', c.name.toUpperCase()),
+    }));
+    const detectors = [...own, ...builtinDetectors(config.detect, config.replacement)];
+    const roles = new Set(config.roles);
+    const signals = guardSignals('ai-guard-pii', deps);
+
+    const fn = async function aiGuardPii(ctx: PolicyContext) {
+      if (config.input === 'off') return undefined;
+      const st = await aiCall(ctx);
+      if (st.kind === 'other' || st.parseError) return undefined;
+      const found = new Set<string>();
+      for (const t of guardTexts(st, roles)) for (const k of scanPii(t, detectors).kinds) found.add(k);
+      if (found.size === 0) return undefined;
+      const rule = `pii:${[...found].join(',')}`;
+      signals.matched('input', rule);
+      if (config.input === 'block') return ctx.reject('PCS_ERR_AI_GUARDRAIL_BLOCKED', { rule });
+      // Shadow mode records what would have been redacted and leaves the prompt alone.
+      if (ctx.acting) mapGuardTexts(st, roles, (t) => scanPii(t, detectors).text);
+      return ctx.allow(`redacted:${rule}`);
+    };
+
+    if (config.output !== 'off') {
+      const block = config.output === 'block';
+      const aiOutput: OutputCheck = (text) => {
+        const r = scanPii(text, detectors);
+        if (r.kinds.length === 0) return undefined;
+        const rule = `pii:${r.kinds.join(',')}`;
+        signals.matched('output', rule);
+        return block ? { block: { rule } } : { text: r.text };
+      };
+      Object.assign(fn, { aiOutput });
+    }
+    return { transform: fn };
+  },
+});

@@ -1,0 +1,243 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Counter } from 'prom-client';
+import type { RequestLogConfig } from '../config/schema.js';
+import type { Clock } from '../core/clock.js';
+import type { PolicyContext } from '../core/context.js';
+import { normalizeIp } from '../net/ip.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Exchange } from '../proxy/exchange.js';
+import type { Store } from '../store/store.js';
+import {
+  type BodySettings,
+  MASK,
+  maskBody,
+  maskQuery,
+  type RecorderSettings,
+  recorderSettings,
+} from './settings.js';
+import type { RequestLogRecord } from './types.js';
+
+export interface RecorderDeps {
+  store: Store;
+  metrics: GatewayMetrics;
+  clock: Clock;
+  logger: Logger;
+  /** The `gateway.requestLog` section of the revision being served. */
+  settings(): RequestLogConfig | undefined;
+  random?: () => number;
+  /** Records per store write (default 500). */
+  batchSize?: number;
+  /** Longest a record waits for a batch to fill (default 200 ms). */
+  flushMs?: number;
+  /** Time between retention runs (default 60 s). */
+  retentionEveryMs?: number;
+}
+
+/** A record waiting in the queue: the body is still the buffered bytes, masked at write time. */
+interface Pending extends RequestLogRecord {
+  raw: Buffer | undefined;
+  mask: BodySettings | undefined;
+}
+
+/**
+ * The request log writer. `record` runs in the request's `finish`: it copies what it needs into
+ * a plain object and queues it, nothing more. Batches are written to the store off the request
+ * path, one write at a time; when the queue is full the record is dropped and counted, never the
+ * request. Retention (age and row count) runs in the background.
+ */
+export class RequestRecorder {
+  private queue: Pending[] = [];
+  private writing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private retention: NodeJS.Timeout | undefined;
+  private readonly random: () => number;
+  private readonly batchSize: number;
+  private readonly dropped: Counter<'reason'>;
+  private readonly droppedFull: Counter.Internal;
+  private readonly written: Counter<never>;
+  private lastWarn = 0;
+
+  constructor(private readonly deps: RecorderDeps) {
+    this.random = deps.random ?? Math.random;
+    this.batchSize = deps.batchSize ?? 500;
+    this.dropped = deps.metrics.counter(
+      'portcullis_request_log_dropped_total',
+      'Request-log records not written: queue_full (the writer fell behind) or write_error.',
+      ['reason'],
+    );
+    this.droppedFull = this.dropped.labels('queue_full');
+    this.written = deps.metrics.counter(
+      'portcullis_request_log_written_total',
+      'Request-log records written.',
+      [],
+    );
+  }
+
+  /** Called once per finished request; never throws, never waits. */
+  record(
+    x: Exchange,
+    req: IncomingMessage,
+    ctx: PolicyContext | undefined,
+    status: number,
+    ms: number,
+  ): void {
+    const s = recorderSettings(this.deps.settings());
+    if (!s.enabled) return;
+    if (s.sampleRate < 1 && this.random() >= s.sampleRate) return;
+    if (this.queue.length >= s.queueSize) {
+      this.droppedFull.inc();
+      return;
+    }
+    this.queue.push(capture(s, x, req, ctx, status, ms));
+    this.schedule();
+  }
+
+  /** Starts background retention. */
+  start(): void {
+    const every = this.deps.retentionEveryMs ?? 60_000;
+    this.retention = setInterval(() => void this.prune().catch(() => undefined), every);
+    this.retention.unref();
+  }
+
+  /** Deletes what retention no longer keeps; returns the rows deleted. */
+  async prune(): Promise<number> {
+    const s = recorderSettings(this.deps.settings());
+    if (!s.enabled) return 0;
+    const n = await this.deps.store.pruneRequestLog({
+      before: s.maxAgeMs > 0 ? this.deps.clock.now() - s.maxAgeMs : undefined,
+      maxRows: s.maxRows || undefined,
+    });
+    if (n) this.deps.logger.debug({ rows: n }, 'request log: retention deleted rows');
+    return n;
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async flush(): Promise<void> {
+    while (this.queue.length || this.writing) {
+      if (!this.writing) this.writing = this.drain();
+      await this.writing;
+    }
+  }
+
+  /** Stops retention and writes what is queued. */
+  async stop(): Promise<void> {
+    clearInterval(this.retention);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /** Records waiting to be written. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private schedule(): void {
+    if (this.writing) return;
+    if (this.queue.length >= this.batchSize) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.writing = this.drain();
+      return;
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.writing) this.writing = this.drain();
+      }, this.deps.flushMs ?? 200);
+      this.timer.unref();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, this.batchSize);
+        const rows = batch.map(finalize);
+        try {
+          await this.deps.store.insertRequestLog(rows);
+          this.written.inc(rows.length);
+        } catch (err) {
+          this.dropped.labels('write_error').inc(rows.length);
+          const now = this.deps.clock.monotonic();
+          if (now - this.lastWarn > 10_000 || this.lastWarn === 0) {
+            this.lastWarn = now;
+            this.deps.logger.warn(
+              { err: String(err), rows: rows.length },
+              'request log: write failed; records dropped',
+            );
+          }
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+}
+
+/** The synchronous copy made on the request path: scalars, a few headers, references to done values. */
+function capture(
+  s: RecorderSettings,
+  x: Exchange,
+  req: IncomingMessage,
+  ctx: PolicyContext | undefined,
+  status: number,
+  ms: number,
+): Pending {
+  const h = req.headers;
+  const headers: Record<string, string> = {};
+  for (const name of s.headers) {
+    const v = h[name];
+    if (v === undefined) continue;
+    headers[name] = s.masked.has(name) ? MASK : Array.isArray(v) ? v.join(', ') : v;
+  }
+  const view = ctx?.request;
+  let path = view?.path;
+  let query = view?.rawQuery;
+  if (path === undefined) {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    path = q < 0 ? url : url.slice(0, q);
+    query = q < 0 ? '' : url.slice(q + 1);
+  }
+  const id = ctx?.identity;
+  return {
+    ts: x.time,
+    requestId: ctx?.requestId ?? x.id,
+    method: req.method ?? 'GET',
+    host: h.host ?? '',
+    path,
+    query: query ?? '',
+    route: x.route || null,
+    service: x.service || null,
+    headers,
+    clientIp: view?.clientIp ?? normalizeIp(req.socket.remoteAddress ?? ''),
+    consumer: ctx?.consumer?.name ?? null,
+    identity: id
+      ? { method: id.method, credential: id.credential, scopes: id.scopes, anonymous: id.anonymous }
+      : null,
+    status,
+    latencyMs: Math.round(ms * 1000) / 1000,
+    revision: x.revision ?? null,
+    decisions: ctx?.decisions ?? [],
+    raw: s.body ? ctx?.bufferedBody : undefined,
+    mask: s.body,
+    body: null,
+    bodyBytes: s.body && ctx?.bufferedBody ? ctx.bufferedBody.length : null,
+    bodyTruncated: false,
+    error: x.code ?? null,
+  };
+}
+
+/** Off the request path: masks and caps the body. */
+function finalize(p: Pending): RequestLogRecord {
+  const { raw, mask, ...rec } = p;
+  if (rec.query) rec.query = maskQuery(rec.query);
+  if (raw && mask) {
+    const m = maskBody(raw, mask);
+    rec.body = m.text;
+    rec.bodyTruncated = m.truncated;
+  }
+  return rec;
+}
