@@ -229,12 +229,17 @@ export const ERRORS = {
   PCS_ERR_AI_GUARDRAIL_BLOCKED: {
     status: 400,
     message: 'Request blocked by a guardrail',
-    fix: 'An AI guardrail policy (`ai-prompt-guard`, `ai-pii`) matched the prompt. The access log names the policy and rule.',
+    fix: 'An AI guardrail policy (`ai-guard-injection`, `ai-guard-pii` with `input: block`, `ai-guard-deny`) matched the prompt. The access log names the policy and the rule (`heuristic:override.ignore-instructions`, `pii:email`, `topic:weapons`); the prompt itself is never logged. Fix a false positive with `disabledRules`, a higher `threshold`, or shadow mode while you tune.',
+  },
+  PCS_ERR_AI_GUARD_UNAVAILABLE: {
+    status: 503,
+    message: 'Guardrail unavailable',
+    fix: '`ai-guard-injection` with `classifier.failClosed: true`: the classifier service failed or did not answer within `timeoutMs`. Check the service; `portcullis_ai_guard_classifier_failures_total` counts the failures.',
   },
   PCS_ERR_AI_OUTPUT_BLOCKED: {
     status: 422,
     message: 'Model answer blocked by a guardrail',
-    fix: 'An output check (`ai-output-check`, `ai-pii` on output) refused the model\'s answer. The access log names the rule.',
+    fix: 'An output check (`ai-guard-output`, `ai-guard-pii` with `output: block`, `ai-guard-deny`, `ai-guard-injection` with `output: true`) refused the model\'s answer. The access log names the policy and rule. Streamed answers are checked when the stream ends and only recorded.',
   },
   PCS_ERR_RATE_LIMITED: {
     status: 429,
