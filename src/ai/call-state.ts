@@ -145,5 +145,7 @@ export function settle(s: AiCallState, u: SettledUsage): void {
 export interface OutputVerdict {
   block?: { rule: string; detail?: string };
   text?: string;
+  /** With `text`: names what was rewritten (`pii:email`), recorded as an `allow` decision. */
+  rule?: string;
 }
 export type OutputCheck = (text: string) => OutputVerdict | undefined;

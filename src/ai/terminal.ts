@@ -45,6 +45,7 @@ export interface AiShared {
 interface Guard {
   check: OutputCheck;
   label: string;
+  scope: string;
   enforce: boolean;
 }
 
@@ -55,7 +56,12 @@ function outputGuards(chain: Chain): Guard[] {
     for (const e of phase) {
       const check = (e.fn as { aiOutput?: OutputCheck }).aiOutput;
       if (check && e.instance.mode !== 'off')
-        out.push({ check, label: e.instance.label, enforce: e.instance.mode === 'enforce' });
+        out.push({
+          check,
+          label: e.instance.label,
+          scope: e.instance.scopeText,
+          enforce: e.instance.mode === 'enforce',
+        });
     }
   return out;
 }
@@ -69,7 +75,7 @@ function runGuards(ctx: PolicyContext, guards: Guard[], text: string): { blocked
       ctx.decisions.push({
         policy: g.label.split('#')[0],
         id: g.label.split('#')[1] ?? g.label,
-        scope: 'route',
+        scope: g.scope,
         phase: 'response',
         mode: g.enforce ? 'enforce' : 'shadow',
         outcome: g.enforce ? 'deny' : 'would_deny',
@@ -88,7 +94,19 @@ function runGuards(ctx: PolicyContext, guards: Guard[], text: string): { blocked
           text,
         };
     }
-    if (v.text !== undefined && g.enforce) text = v.text;
+    if (v.text !== undefined && g.enforce) {
+      text = v.text;
+      if (v.rule)
+        ctx.decisions.push({
+          policy: g.label.split('#')[0],
+          id: g.label.split('#')[1] ?? g.label,
+          scope: g.scope,
+          phase: 'response',
+          mode: 'enforce',
+          outcome: 'allow',
+          rule: v.rule,
+        });
+    }
   }
   return { text };
 }

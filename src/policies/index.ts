@@ -1,5 +1,9 @@
 import type { PolicyModule } from '../core/policy.js';
 import { aiBudget } from './ai-budget/policy.js';
+import { aiGuardDeny } from './ai-guard-deny/policy.js';
+import { aiGuardInjection } from './ai-guard-injection/policy.js';
+import { aiGuardOutput } from './ai-guard-output/policy.js';
+import { aiGuardPii } from './ai-guard-pii/policy.js';
 import { cors } from './cors/policy.js';
 import { ipRestriction } from './ip-restriction/policy.js';
 import { rateLimit } from './rate-limit/policy.js';
@@ -43,6 +47,10 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   schedule,
   acl,
   scopes,
+  aiGuardInjection,
+  aiGuardDeny,
+  aiGuardPii,
+  aiGuardOutput,
   rbac,
   abac,
   opa,

@@ -44,13 +44,17 @@ export const aiGuardOutput = definePolicy({
 
     const aiOutput: OutputCheck = (answer) => {
       let text = answer;
+      const redacted: string[] = [];
       if (config.maxChars !== undefined && text.length > config.maxChars)
         return blocked('max-chars', `${text.length} > ${config.maxChars}`);
       for (const r of rules) {
         r.re.lastIndex = 0;
         if (r.action === 'redact') {
           const next = text.replace(r.re, r.replacement);
-          if (next !== text) signals.matched('output', `redact:${r.name}`);
+          if (next !== text) {
+            signals.matched('output', `redact:${r.name}`);
+            redacted.push(r.name);
+          }
           text = next;
         } else if (r.re.test(text) !== (r.action === 'require')) return blocked(`${r.action}:${r.name}`);
       }
@@ -67,7 +71,7 @@ export const aiGuardOutput = definePolicy({
             (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; '),
           );
       }
-      return text === answer ? undefined : { text };
+      return redacted.length ? { text, rule: `redact:${redacted.join(',')}` } : undefined;
     };
 
     return {

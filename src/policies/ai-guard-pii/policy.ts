@@ -50,7 +50,7 @@ export const aiGuardPii = definePolicy({
         if (r.kinds.length === 0) return undefined;
         const rule = `pii:${r.kinds.join(',')}`;
         signals.matched('output', rule);
-        return block ? { block: { rule } } : { text: r.text };
+        return block ? { block: { rule } } : { text: r.text, rule: `redacted:${rule}` };
       };
       Object.assign(fn, { aiOutput });
     }
