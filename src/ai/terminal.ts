@@ -341,7 +341,17 @@ export function makeTerminal(
       const guards = outputGuards(call.chain);
 
       if (!stream) {
-        const cacheKey = ai.cache && sh.cache ? ResponseCache.key([format, alias, chat]) : undefined;
+        // The output guards are part of the key: a consumer- or group-scoped guard must not be
+        // bypassed by an answer cached for a caller it does not apply to.
+        const cacheKey =
+          ai.cache && sh.cache
+            ? ResponseCache.key([
+                format,
+                alias,
+                chat,
+                guards.map((g) => `${g.label}@${g.scope}:${g.enforce}`),
+              ])
+            : undefined;
         const hit = cacheKey ? sh.cache!.get(cacheKey, clock.now()) : undefined;
         if (hit) {
           provider = hit.provider;
