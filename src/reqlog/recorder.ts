@@ -115,8 +115,7 @@ export class RequestRecorder {
   /** Resolves when everything queued so far is written. */
   async flush(): Promise<void> {
     while (this.queue.length || this.writing) {
-      if (!this.writing) this.writing = this.drain();
-      await this.writing;
+      await (this.writing ?? this.startDrain());
     }
   }
 
@@ -138,40 +137,45 @@ export class RequestRecorder {
     if (this.queue.length >= this.batchSize) {
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.writing = this.drain();
+      this.startDrain();
       return;
     }
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
-        if (!this.writing) this.writing = this.drain();
+        if (!this.writing) this.startDrain();
       }, this.deps.flushMs ?? 200);
       this.timer.unref();
     }
   }
 
+  /** One writer at a time; `writing` is cleared only after the drain that set it ends. */
+  private startDrain(): Promise<void> {
+    const p: Promise<void> = this.drain().finally(() => {
+      if (this.writing === p) this.writing = undefined;
+    });
+    this.writing = p;
+    return p;
+  }
+
   private async drain(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, this.batchSize);
-        const rows = batch.map(finalize);
-        try {
-          await this.deps.store.insertRequestLog(rows);
-          this.written.inc(rows.length);
-        } catch (err) {
-          this.dropped.labels('write_error').inc(rows.length);
-          const now = this.deps.clock.monotonic();
-          if (now - this.lastWarn > 10_000 || this.lastWarn === 0) {
-            this.lastWarn = now;
-            this.deps.logger.warn(
-              { err: String(err), rows: rows.length },
-              'request log: write failed; records dropped',
-            );
-          }
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.batchSize);
+      const rows = batch.map(finalize);
+      try {
+        await this.deps.store.insertRequestLog(rows);
+        this.written.inc(rows.length);
+      } catch (err) {
+        this.dropped.labels('write_error').inc(rows.length);
+        const now = this.deps.clock.monotonic();
+        if (now - this.lastWarn > 10_000 || this.lastWarn === 0) {
+          this.lastWarn = now;
+          this.deps.logger.warn(
+            { err: String(err), rows: rows.length },
+            'request log: write failed; records dropped',
+          );
         }
       }
-    } finally {
-      this.writing = undefined;
     }
   }
 }
