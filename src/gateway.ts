@@ -18,11 +18,12 @@ import { Revisions } from './core/revisions.js';
 import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { policyRegistry } from './policies/index.js';
-import { createDataPlane, DEFAULT_LIMITS, type ServerLimits } from './proxy/server.js';
+import { createDataPlane, createTlsDataPlane, DEFAULT_LIMITS, type ServerLimits } from './proxy/server.js';
 import { RequestRecorder } from './reqlog/recorder.js';
 import { attachReplayEnv } from './replay/env.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
+import { type TlsListenerOptions, tlsServerOptions } from './tls/listener.js';
 
 export interface GatewayOptions {
   /** A config object to apply at start (takes precedence over configFile). */
@@ -52,6 +53,8 @@ export interface GatewayOptions {
   redisPrefix?: string;
   secretEnv?: SecretEnv;
   limits?: Partial<ServerLimits>;
+  /** An HTTPS data plane listener beside the plain one (client certificates for mtls-auth). */
+  tls?: TlsListenerOptions;
   drainMs?: number;
   random?: () => number;
   author?: string;
@@ -70,6 +73,9 @@ export class Gateway {
   readonly generatedAdminToken: string | undefined;
   private readonly token: AdminToken;
   private data: Server | undefined;
+  private dataTls: Server | undefined;
+  /** The HTTPS listener's port, once started with `tls`. */
+  httpsPort: number | undefined;
   private admin: Server | undefined;
   private watcher: { close(): void; settled(): Promise<void> } | undefined;
 
@@ -140,6 +146,7 @@ export class Gateway {
       },
       limits,
     );
+    if (o.tls) this.dataTls = createTlsDataPlane(this.data, limits, tlsServerOptions(o.tls));
     this.admin = createAdminServer({
       revisions: this.revisions,
       store: this.store,
@@ -154,6 +161,8 @@ export class Gateway {
     this.requestLog.start();
     const port = await listen(this.data, o.port ?? 8080, o.host ?? '0.0.0.0');
     const adminPort = await listen(this.admin, o.adminPort ?? 8081, o.adminHost ?? '127.0.0.1');
+    if (o.tls && this.dataTls)
+      this.httpsPort = await listen(this.dataTls, o.tls.port, o.tls.host ?? o.host ?? '0.0.0.0');
     if (o.configFile && o.watch) {
       this.watcher = watchConfigFile(
         o.configFile,
@@ -161,7 +170,10 @@ export class Gateway {
         this.logger,
       );
     }
-    this.logger.info({ port, adminPort, revision: this.revisions.active?.id }, 'portcullis started');
+    this.logger.info(
+      { port, adminPort, httpsPort: this.httpsPort, revision: this.revisions.active?.id },
+      'portcullis started',
+    );
     return { port, adminPort };
   }
 
@@ -172,7 +184,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.watcher?.close();
-    await Promise.all([close(this.data), close(this.admin)]);
+    await Promise.all([close(this.data), close(this.dataTls), close(this.admin)]);
     await this.requestLog.stop();
     await this.revisions.close();
     await this.services.counters.close();

@@ -24,6 +24,22 @@ export interface Consumer {
   metadata: Record<string, unknown>;
 }
 
+/** The client certificate of an HTTPS request, as the TLS layer saw it (mtls-auth reads it). */
+export interface TlsInfo {
+  /** The certificate chains to one of the listener's CA files and is within its validity. */
+  readonly authorized: boolean;
+  /** Why it did not verify (`CERT_HAS_EXPIRED`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`), or `NO_CERTIFICATE`. */
+  readonly error?: string;
+  /** Subject distinguished name, RFC 4514 order: `CN=client-a,O=Acme,C=DE`. */
+  readonly subject?: string;
+  /** subjectAltName entries: `DNS:a.example`, `URI:spiffe://acme/a`, `email:ops@acme.example`. */
+  readonly san: readonly string[];
+  /** SHA-256 fingerprint of the certificate, lower-case hex without colons. */
+  readonly fingerprint256?: string;
+  /** The negotiated protocol (`TLSv1.3`). */
+  readonly version?: string;
+}
+
 /** The read-only view of the incoming request that policies see. */
 export interface RequestView {
   readonly id: string;
@@ -39,6 +55,8 @@ export interface RequestView {
   /** The TCP peer's address. */
   readonly remoteAddress: string;
   readonly protocol: 'http' | 'https';
+  /** The TLS connection's client certificate; undefined on plain HTTP. */
+  readonly tls?: TlsInfo;
   /** Epoch milliseconds at which the gateway received the request. */
   readonly time: number;
   /** Path parameters of the matched route (`/users/:id`). */

@@ -25,6 +25,8 @@ import { scopes } from './scopes/policy.js';
 import { rbac } from './rbac/policy.js';
 import { abac } from './abac/policy.js';
 import { opa } from './opa/policy.js';
+import { hmacAuth } from './hmac-auth/policy.js';
+import { mtlsAuth } from './mtls-auth/policy.js';
 
 /** The built-in policies. Later modules register here; tests may pass a registry of their own. */
 export const BUILTIN_POLICIES: readonly PolicyModule[] = [
@@ -54,6 +56,8 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   rbac,
   abac,
   opa,
+  hmacAuth,
+  mtlsAuth,
 ] as PolicyModule[];
 
 export function policyRegistry(extra: readonly PolicyModule[] = []): Map<string, PolicyModule> {

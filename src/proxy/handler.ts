@@ -12,6 +12,7 @@ import { clientIpFrom } from '../net/client-ip.js';
 import { normalizeIp, parseIp } from '../net/ip.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestRecorder } from '../reqlog/recorder.js';
+import { isTls, tlsInfo } from '../tls/peer.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
@@ -165,8 +166,10 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
     const peer = normalizeIp(req.socket.remoteAddress ?? '');
     const peerTrusted = rev.trustedProxies.size > 0 && rev.trustedProxies.match(parseIp(peer)) !== undefined;
+    const tls = isTls(req.socket) ? tlsInfo(req.socket) : undefined;
+    const protocol = tls ? 'https' : deps.protocol;
     const headers = endToEnd(req.headers);
-    addForwarded(headers, peer, deps.protocol, host, peerTrusted);
+    addForwarded(headers, peer, protocol, host, peerTrusted);
     headers['x-request-id'] = x.id;
     const view: RequestView = {
       id: x.id,
@@ -177,7 +180,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       headers: req.headers,
       clientIp: peerTrusted ? clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies) : peer,
       remoteAddress: peer,
-      protocol: deps.protocol,
+      protocol,
+      tls,
       time: x.time,
       params: match.params,
       route: route.def.name,

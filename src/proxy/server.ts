@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type ServerOptions as HttpServerOptions,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as TlsServerOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errorBody, ERRORS, type ErrorCode } from '../core/errors.js';
@@ -27,16 +34,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
 export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server {
   const handler = createHandler(deps);
   const server = createServer(
-    {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: limits.keepAliveTimeoutMs,
-      // Node checks the two timeouts above only every `connectionsCheckingInterval` (30 s by
-      // default), so a slow client would be cut off up to 30 s late. Check often enough.
-      connectionsCheckingInterval: checkingInterval(limits),
-      insecureHTTPParser: false,
-    },
+    serverOptions(limits),
     function dataPlane(req: IncomingMessage, res: ServerResponse) {
       // llhttp accepts HTTP/0.9 request lines ("GET /path" with no version); refuse them.
       if (req.httpVersionMajor !== 1) return refuseVersion(req, res, deps);
@@ -47,6 +45,31 @@ export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server
     clientError(err, socket, deps.metrics, deps.logger, deps.accessLog),
   );
   return server;
+}
+
+function serverOptions(limits: ServerLimits): HttpServerOptions {
+  return {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the two timeouts above only every `connectionsCheckingInterval` (30 s by
+    // default), so a slow client would be cut off up to 30 s late. Check often enough.
+    connectionsCheckingInterval: checkingInterval(limits),
+    insecureHTTPParser: false,
+  };
+}
+
+/**
+ * The data plane over TLS (src/tls/listener.ts gives the settings): the same request and
+ * client-error handlers as the plain listener, so both serve the same revisions; the handler
+ * tells the two apart by the socket.
+ */
+export function createTlsDataPlane(plain: Server, limits: ServerLimits, tls: TlsServerOptions): Server {
+  const server = createHttpsServer({ ...tls, ...serverOptions(limits) });
+  for (const event of ['request', 'clientError'] as const)
+    for (const l of plain.listeners(event)) server.on(event, l as (...args: unknown[]) => void);
+  return server as unknown as Server;
 }
 
 function clientError(
