@@ -37,3 +37,26 @@ export function spreadPaths(n) {
   const step = n > 7919 ? 1 : 7919; // 7919 is prime, so i*step mod n visits every route once
   return Array.from({ length: n }, (_, i) => `/r${(i * step) % n}/items?page=${i % 7}`);
 }
+
+/** Scenario 5: the single route behind key-auth (keys issued through the admin API). */
+export function keyAuthRoute(upstream) {
+  return { ...singleRoute(upstream), policies: [{ name: 'key-auth', scope: 'global', config: {} }] };
+}
+
+export const JWT_ISSUER = 'https://idp.bench.example';
+
+/** Scenario 6: the single route behind jwt (RS256 public key inline, verification cache on). */
+export function jwtRoute(upstream, publicKeyPem) {
+  return {
+    ...singleRoute(upstream),
+    policies: [
+      {
+        name: 'jwt',
+        scope: 'global',
+        config: {
+          issuers: [{ issuer: JWT_ISSUER, algorithms: ['RS256'], publicKeys: [{ pem: publicKeyPem }] }],
+        },
+      },
+    ],
+  };
+}

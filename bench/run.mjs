@@ -6,13 +6,22 @@
 // BENCH_SWAP_DURATION (s of 1/s swaps, default 10), BENCH_COMPILE_RUNS (default 5; fewer when
 // they pass BENCH_COMPILE_BUDGET s, default 60, so a slow compile cannot stall the run),
 // BENCH_SWAP_BUDGET (s, default 60: the 100 fast swaps stop there and say so),
-// BENCH_ONLY (e.g. "1,2"), BENCH_PROFILE=1 (--cpu-prof on the Portcullis processes).
+// BENCH_ONLY (e.g. "1,2"; 5 = key-auth, 6 = jwt), BENCH_PROFILE=1 (--cpu-prof on the Portcullis processes).
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { manyRoutes, ORIGIN, singleRoute, spreadPaths } from './configs.mjs';
+import {
+  JWT_ISSUER,
+  jwtRoute,
+  keyAuthRoute,
+  manyRoutes,
+  ORIGIN,
+  singleRoute,
+  spreadPaths,
+} from './configs.mjs';
 import { cpuSeconds, killAll, loadGenerator, ROOT, start, stop } from './procs.mjs';
 import { summarizeProfile } from './profile-top.mjs';
 
@@ -27,7 +36,7 @@ const S = {
   compileBudget: env('BENCH_COMPILE_BUDGET', 60),
   swapBudget: env('BENCH_SWAP_BUDGET', 60),
 };
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const TOKEN = 'bench-admin-token-0123456789';
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -76,12 +85,14 @@ async function startPortcullis(name, config, logging) {
 
 /** Warms each target, then runs `rounds` of [target1, target2, ...] back to back. */
 async function compare(load, targets, job) {
-  for (const t of targets) await load.run({ ...job, url: t.url, duration: S.warmup });
+  // A target may add headers of its own (its API key).
+  const jobFor = (t) => (t.headers ? { ...job, headers: { ...job.headers, ...t.headers } } : job);
+  for (const t of targets) await load.run({ ...jobFor(t), url: t.url, duration: S.warmup });
   const runs = Object.fromEntries(targets.map((t) => [t.label, []]));
   for (let r = 0; r < S.rounds; r++)
     for (const t of targets) {
       const cpu0 = cpuSeconds(t.proc);
-      const res = await load.run({ ...job, url: t.url, duration: S.duration });
+      const res = await load.run({ ...jobFor(t), url: t.url, duration: S.duration });
       const cpu = cpuSeconds(t.proc) - cpu0;
       // CPU time the proxy process used per request: steadier than req/s on a shared machine.
       res.cpuUsPerRequest = Number.isFinite(cpu) && res.total ? (cpu * 1e6) / res.total : undefined;
@@ -255,6 +266,50 @@ async function main() {
     );
   }
 
+  if (ONLY.has('5')) {
+    const keyed = [];
+    for (const t of targets) {
+      if (t.label === 'baseline') {
+        keyed.push(t);
+        continue;
+      }
+      const pc = t.proc;
+      await admin(pc, JSON.stringify(keyAuthRoute(upUrl)));
+      pc.live = undefined;
+      const key = await issueKey(pc, 'bench-consumer');
+      keyed.push({ ...t, headers: { 'x-api-key': key } });
+    }
+    const out = await compare(load, keyed, { connections: S.connections, paths: ['/items?page=1'] });
+    results.scenarios.keyAuth = { target: { rpsRatio: 0.8 }, ...out };
+    printCompare(
+      '5. single route, key-auth (hashed key lookup, consumer from the directory cache)',
+      out,
+      0.8,
+    );
+  }
+
+  if (ONLY.has('6')) {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ format: 'pem', type: 'spki' });
+    for (const pc of [pcOff, pcOn]) {
+      await admin(pc, JSON.stringify(jwtRoute(upUrl, pem)));
+      pc.live = undefined;
+    }
+    const token = rs256(privateKey, {
+      iss: JWT_ISSUER,
+      sub: 'bench',
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    });
+    const job = {
+      connections: S.connections,
+      paths: ['/items?page=1'],
+      headers: { authorization: `Bearer ${token}` },
+    };
+    const out = await compare(load, targets, job);
+    results.scenarios.jwt = { target: { rpsRatio: 0.8 }, ...out };
+    printCompare('6. single route, jwt RS256 (one token, verification cache on)', out, 0.8);
+  }
+
   await Promise.all(procs.map(stop));
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -264,6 +319,29 @@ async function main() {
       console.log(`\nCPU profile ${name} (top self time):`);
       console.log(summarizeProfile(join(PROFILES, `${name}.cpuprofile`), 20));
     }
+}
+
+/** Creates a consumer on `pc` and issues it an API key through the admin API. */
+async function issueKey(pc, consumer) {
+  const call = async (path, body) => {
+    const res = await fetch(`http://127.0.0.1:${pc.adminPort}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (res.status !== 201 && res.status !== 409)
+      throw new Error(`POST ${path} to ${pc.name}: ${res.status}`);
+    return json;
+  };
+  await call('/consumers', { name: consumer });
+  return (await call(`/consumers/${consumer}/credentials`, { kind: 'key-auth' })).key;
+}
+
+function rs256(privateKey, claims) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${createSign('sha256').update(input).sign(privateKey).toString('base64url')}`;
 }
 
 function machine() {
