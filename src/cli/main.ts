@@ -117,9 +117,16 @@ withAdmin(program.command('revisions').description('list revisions of the runnin
       );
   });
 
-withAdmin(program.command('diff <a> <b>').description('structured diff between two revisions'))
+withAdmin(
+  program
+    .command('diff [a] [b]')
+    .description('structured diff between two revisions, or with --live FILE between the running revision and a file'),
+)
   .option('--json', 'print JSON')
-  .action(async (a: string, b: string, o) => {
+  .option('--live <file>', 'diff a config file against the running revision (a dry-run apply)')
+  .action(async (a: string | undefined, b: string | undefined, o) => {
+    if (o.live) return (await import('./gitops.js')).diffLive(o.live, o);
+    if (!a || !b) fail(new Error('give two revision ids, or --live FILE'));
     const d = (await call(o, 'GET', `/revisions/${enc(a)}/diff/${enc(b)}`)) as ConfigDiff;
     if (o.json) print(d);
     else process.stdout.write(`${await renderDiff(d)}\n`);
@@ -136,7 +143,10 @@ withAdmin(program.command('apply <file>').description('apply a config file to th
   .option('--dry-run', 'validate, compile and print the diff without activating')
   .option('-m, --message <text>', 'why: recorded with the revision')
   .option('--json', 'print JSON')
+  .option('--replay <since>', 'replay recorded traffic of this period (24h) against the file first')
+  .option('--fail-on-newly-denied <rate>', 'with --replay: do not apply, exit 3, above this share (0.1%)')
   .action(async (file: string, o) => {
+    if (o.replay) return (await import('./gitops.js')).applyWithReplay(file, o);
     const text = readFileSync(resolve(file), 'utf8');
     const q = new URLSearchParams();
     if (o.dryRun) q.set('dry_run', 'true');
@@ -203,4 +213,5 @@ function fail(err: unknown): never {
 
 registerCredentialCommands(program);
 (await import('./bans.js')).registerBanCommands(program);
+(await import('./replay.js')).registerReplayCommand(program);
 program.parseAsync().catch(fail);
