@@ -38,6 +38,13 @@ program
   .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
   .option('--no-watch', 'do not re-apply the config file when it changes')
   .option('--redis-url <url>', 'share rate-limit counters and bans in Redis (env PORTCULLIS_REDIS_URL)')
+  .option(
+    '--https-port <port>',
+    'also serve the data plane over HTTPS on this port (needs --tls-cert and --tls-key)',
+  )
+  .option('--tls-cert <file>', 'PEM certificate (chain) of the HTTPS listener')
+  .option('--tls-key <file>', 'PEM private key of the HTTPS listener')
+  .option('--tls-ca <file...>', 'PEM CA file(s) that client certificates must chain to (mtls-auth)')
   .action(async (o) => {
     const { Gateway } = await import('../gateway.js');
     let configFile: string | undefined = o.config;
@@ -60,9 +67,17 @@ program
       adminToken: token,
       dataDir: o.dataDir,
       redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
+      tls:
+        o.httpsPort === undefined
+          ? undefined
+          : { port: Number(o.httpsPort), certFile: o.tlsCert, keyFile: o.tlsKey, caFiles: o.tlsCa },
     });
+    if (o.httpsPort !== undefined && (!o.tlsCert || !o.tlsKey))
+      fail(new Error('--https-port needs --tls-cert and --tls-key'));
     try {
       const { port, adminPort } = await gw.start();
+      if (gw.httpsPort !== undefined)
+        process.stderr.write(`portcullis: HTTPS proxy on ${o.host}:${gw.httpsPort}\n`);
       process.stderr.write(
         `portcullis: proxy on ${o.host}:${port}, admin API on ${o.adminHost}:${adminPort}, revision ${gw.revisions.active?.id}\n`,
       );
