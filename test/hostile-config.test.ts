@@ -145,14 +145,14 @@ const CASES: Case[] = [
     paths: [
       '/routes/1/name',
       '/routes/2/service',
-      '/policies/0/config',
+      '/policies/0/config/deny/0',
       '/policies/1/name',
       '/gateway/trustedProxies/0',
     ],
     messages: {
       '/routes/1/name': "duplicate name 'r'",
       '/routes/2/service': "no service named 'nowhere'",
-      '/policies/0/config': '10.0.0.0/33',
+      '/policies/0/config/deny/0': '10.0.0.0/33',
       '/policies/1/name': "unknown policy 'no-such-policy'",
     },
   },
@@ -167,8 +167,8 @@ const CASES: Case[] = [
       '  - { name: ip-restriction, config: { deny: ["${env:PCS_TEST_SECRET_CIDR}"] } }',
       '',
     ].join('\n'),
-    paths: ['/policies/0/config'],
-    messages: { '/policies/0/config': '[REDACTED]' },
+    paths: ['/policies/0/config/deny/0'],
+    messages: { '/policies/0/config/deny/0': '[REDACTED]' },
   },
   {
     name: 'a target URL that is invalid once its secret is resolved',

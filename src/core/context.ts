@@ -128,8 +128,12 @@ export class PolicyContext {
   bufferedBody: Buffer | undefined = undefined;
   /** Reads the incoming body up to a cap; installed by the data plane. */
   bodySource: ((maxBytes: number) => Promise<Buffer>) | undefined = undefined;
-  /** Free per-request state, keyed by policy. */
-  readonly state = new Map<string, unknown>();
+  private stateMap: Map<string, unknown> | undefined = undefined;
+  /** Free per-request state, keyed by policy (made on first use). */
+  get state(): Map<string, unknown> {
+    if (!this.stateMap) this.stateMap = new Map();
+    return this.stateMap;
+  }
   /** True while the running policy is enforced; false while it is shadowed. */
   acting = true;
   /** The instance currently running, for error messages. */

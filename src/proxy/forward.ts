@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Chain } from '../core/chain.js';
 import type { CompiledRoute } from '../core/compile.js';
@@ -12,11 +11,9 @@ import type { Exchange } from './exchange.js';
 import { endToEnd } from './headers.js';
 import type { Responder } from './respond.js';
 import type { Target } from './target.js';
+import { CallAborted, UpstreamCall, type UpstreamHead } from './upstream-call.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const CLIENT_GONE = 'client-gone';
-const TOTAL_TIMEOUT = 'total-timeout';
-const READ_TIMEOUT = 'read-timeout';
 
 type FailureKind = 'client' | 'timeout' | 'connect' | 'reset' | 'too-large';
 
@@ -38,9 +35,9 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-function classify(err: unknown, reason: unknown, req: IncomingMessage): FailureKind {
-  if (reason === CLIENT_GONE) return 'client';
-  if (reason === TOTAL_TIMEOUT || reason === READ_TIMEOUT) return 'timeout';
+function classify(err: unknown, req: IncomingMessage): FailureKind {
+  if (err instanceof CallAborted)
+    return err.reason === 'client-gone' || err.reason === 'dropped' ? 'client' : 'timeout';
   if (err instanceof BodyTooLargeError) return 'too-large';
   const code = (err as { code?: string })?.code;
   if (
@@ -90,12 +87,11 @@ export async function forward(
   const method = req.method ?? 'GET';
   const attempts = !withBody && IDEMPOTENT.has(method) ? 1 + (def.retries?.attempts ?? 0) : 1;
   const retryStatuses = def.retries?.onStatuses;
-  const ac = new AbortController();
-  x.abort = (reason) => ac.abort(reason);
-  const timer = setTimeout(() => ac.abort(TOTAL_TIMEOUT), def.timeouts?.totalMs ?? 120_000);
-  let body: NodeJS.ReadableStream | null = null;
+  const readMs = def.timeouts?.readMs ?? 60_000;
+  const deadline = deps.monotonic() + (def.timeouts?.totalMs ?? 120_000);
+  let body: NodeJS.ReadableStream | Buffer | null = null;
   if (ctx.bufferedBody) {
-    body = ctx.bufferedBody as never;
+    body = ctx.bufferedBody;
     ctx.upstreamHeaders['content-length'] = String(ctx.bufferedBody.length);
   } else if (withBody) body = ctx.bodyLimit === undefined ? req : req.pipe(new BodyLimit(ctx.bodyLimit));
   const headers = ctx.upstreamHeaders;
@@ -104,7 +100,6 @@ export async function forward(
   for (let attempt = 0; attempt < attempts; attempt++) {
     const target = svc.pick(excluded);
     if (!target) {
-      clearTimeout(timer);
       deps.respond.error(
         x,
         res,
@@ -114,35 +109,48 @@ export async function forward(
     }
     headers.host = route.def.preserveHost ? ctx.request.host : target.hostHeader;
     x.upstreamTarget = target.url;
-    target.inflight++;
     const t0 = deps.monotonic();
     x.upstreamStart = t0;
-    let r: Awaited<ReturnType<Target['pool']['request']>>;
-    // undici's headers timeout ticks in half-seconds; without a request body to upload first,
-    // this one keeps `readMs` to the millisecond.
-    const headersTimer = withBody
-      ? undefined
-      : setTimeout(() => ac.abort(READ_TIMEOUT), def.timeouts?.readMs ?? 60_000);
-    try {
-      r = await target.pool.request({
-        path: target.basePath + upstreamPath,
-        method,
-        headers: headers as Record<string, string | string[]>,
-        body: body as never,
-        signal: ac.signal,
-      });
-      clearTimeout(headersTimer);
-    } catch (err) {
-      clearTimeout(headersTimer);
+    const call = new UpstreamCall();
+    x.abort = (reason) => call.abort(new CallAborted(reason === 'client-gone' ? 'client-gone' : 'dropped'));
+    // One timer per attempt: first the wait for the response head (`readMs`, measured here to
+    // the millisecond when there is no body to upload first; undici's own coarser timer covers
+    // uploads), then the rest of `totalMs`.
+    const totalLeft = Math.max(1, deadline - t0);
+    let timer =
+      withBody || totalLeft <= readMs
+        ? setTimeout(() => call.abort(new CallAborted('total-timeout')), totalLeft)
+        : setTimeout(() => call.abort(new CallAborted('read-timeout')), readMs);
+    target.inflight++;
+    call.onSettled = () => {
       target.inflight--;
-      const kind = classify(err, ac.signal.reason, req);
+      clearTimeout(timer);
+      x.bytesOut = call.bytes;
+    };
+    try {
+      target.pool.dispatch(
+        {
+          path: target.basePath + upstreamPath,
+          method,
+          headers: headers as Record<string, string | string[]>,
+          body: body as never,
+        },
+        call,
+      );
+    } catch (err) {
+      // undici refused the request before sending it (e.g. an invalid header value).
+      call.onResponseError(undefined as never, err as Error);
+    }
+    let head: UpstreamHead;
+    try {
+      head = await call.head;
+    } catch (err) {
+      const kind = classify(err, req);
       if (kind === 'client') {
-        clearTimeout(timer);
         x.code = 'PCS_ERR_CLIENT_ABORTED';
         return;
       }
       if (kind === 'too-large') {
-        clearTimeout(timer);
         deps.respond.error(
           x,
           res,
@@ -154,70 +162,58 @@ export async function forward(
       svc.reportFailure(target, kind);
       deps.metrics.upstreamErrors.labels(def.name, kind).inc();
       const detail = `${target.url}: ${(err as { code?: string }).code ?? ''} ${(err as Error).message}`;
-      if (attempt + 1 < attempts && kind !== 'timeout' && !ac.signal.aborted) {
+      if (attempt + 1 < attempts && kind !== 'timeout') {
         excluded = addTo(excluded, target);
         await sleep(backoff(def.retries?.backoffMs ?? 0, attempt, deps.random));
         continue;
       }
-      clearTimeout(timer);
       deps.respond.error(x, res, ctx.reject(FAILURE_CODE[kind], { detail }), kind === 'reset');
       return;
     }
-    const upstreamSeconds = (deps.monotonic() - t0) / 1000;
+    const now = deps.monotonic();
+    clearTimeout(timer);
+    timer = setTimeout(() => call.abort(new CallAborted('total-timeout')), Math.max(1, deadline - now));
+    const upstreamSeconds = (now - t0) / 1000;
     x.upstreamMs = upstreamSeconds * 1000;
     deps.metrics.upstreamDuration.labels(def.name).observe(upstreamSeconds);
-    if (r.statusCode >= 500) svc.reportFailure(target, `status ${r.statusCode}`);
+    if (head.statusCode >= 500) svc.reportFailure(target, `status ${head.statusCode}`);
     else svc.reportSuccess(target);
-    if (attempt + 1 < attempts && retryStatuses?.includes(r.statusCode)) {
+    if (attempt + 1 < attempts && retryStatuses?.includes(head.statusCode)) {
       deps.metrics.upstreamErrors.labels(def.name, 'status').inc();
-      target.inflight--;
-      await r.body.dump().catch(() => undefined);
+      await call.discard();
       excluded = addTo(excluded, target);
       await sleep(backoff(def.retries?.backoffMs ?? 0, attempt, deps.random));
       continue;
     }
-    x.upstreamStatus = r.statusCode;
-    ctx.response = { status: r.statusCode, headers: r.headers };
+    x.upstreamStatus = head.statusCode;
+    ctx.response = { status: head.statusCode, headers: head.headers };
     const responseChain = chain[PHASE_INDEX.response];
     if (responseChain.length) {
       const out = await runPhase(ctx, responseChain, deps.sink);
       if (out) {
-        target.inflight--;
-        clearTimeout(timer);
-        r.body.destroy();
+        call.abort(new CallAborted('dropped'));
         if (out.kind === 'reject') deps.respond.error(x, res, out);
         else deps.respond.shortCircuit(x, res, ctx, out);
         return;
       }
     }
-    const outHeaders = endToEnd(r.headers);
-    deps.respond.decorate(ctx, route, outHeaders);
     if (res.destroyed) {
-      target.inflight--;
-      clearTimeout(timer);
-      r.body.destroy();
+      call.abort(new CallAborted('client-gone'));
       return;
     }
-    res.writeHead(r.statusCode, outHeaders as Record<string, string | string[]>);
-    // Before pipeline() destroys `res`: the access log must blame the upstream, not the client.
-    r.body.once('error', (err: Error) => {
-      if (ac.signal.reason === CLIENT_GONE) return;
-      x.code ??= 'PCS_ERR_UPSTREAM_BAD_RESPONSE';
+    const outHeaders = endToEnd(head.headers);
+    deps.respond.decorate(ctx, route, outHeaders);
+    res.writeHead(head.statusCode, outHeaders as Record<string, string | string[]>);
+    const settled = call.onSettled;
+    call.onSettled = (err) => {
+      settled(err);
+      if (!err || (err instanceof CallAborted && err.reason === 'client-gone')) return;
+      // The access log must blame the upstream for a body cut short, not the client.
+      deps.metrics.upstreamErrors.labels(def.name, err instanceof CallAborted ? 'timeout' : 'body').inc();
+      x.code ??= err instanceof CallAborted ? 'PCS_ERR_UPSTREAM_TIMEOUT' : 'PCS_ERR_UPSTREAM_BAD_RESPONSE';
       x.detail ??= `upstream body: ${err.message}`;
-    });
-    r.body.on('data', (c: Buffer) => {
-      x.bytesOut += c.length;
-    });
-    pipeline(r.body, res, (err) => {
-      target.inflight--;
-      clearTimeout(timer);
-      if (err && ac.signal.reason !== CLIENT_GONE && !res.destroyed)
-        x.detail = `upstream body: ${err.message}`;
-      if (err && ac.signal.reason !== CLIENT_GONE) {
-        deps.metrics.upstreamErrors.labels(def.name, 'body').inc();
-        x.code ??= 'PCS_ERR_UPSTREAM_BAD_RESPONSE';
-      }
-    });
+    };
+    call.pipeTo(res);
     return;
   }
 }
