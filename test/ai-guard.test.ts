@@ -92,6 +92,7 @@ function config(llm: MockLlm, classifier: string) {
         id: 'json',
         scope: { route: 'outjson' },
         config: {
+          streams: 'refuse',
           jsonSchema: {
             type: 'object',
             required: ['sentiment'],
@@ -233,7 +234,10 @@ describe('AI guardrails through the gateway', () => {
       const r = await chat('outre', 'key?');
       assert.equal(r.status, 200);
       assert.equal(answer(r), 'Use the key [KEY] to call it.');
-      assert.equal(lastDecisions().find((x) => x.policy === 'ai-guard-output')!.rule, 'redact:api-key');
+      assert.equal(
+        lastDecisions().find((x) => x.policy === 'ai-guard-output' && x.phase === 'response')!.rule,
+        'redact:api-key',
+      );
     } finally {
       llm.reply(undefined);
     }
@@ -243,21 +247,30 @@ describe('AI guardrails through the gateway', () => {
       const s = await chat('outre', 'where?', { stream: true });
       assert.equal(s.status, 200);
       assert.match(s.text, /corp\.internal/);
-      const d = lastDecisions().find((x) => x.policy === 'ai-guard-output')!;
+      const d = lastDecisions().find((x) => x.policy === 'ai-guard-output' && x.phase === 'response')!;
       assert.deepEqual([d.outcome, d.rule], ['deny', 'block:internal-host']);
     } finally {
       llm.reply(undefined);
     }
   });
 
-  it('output JSON schema: a fenced valid answer passes, an invalid one is refused', async () => {
+  it('output JSON schema: a fenced valid answer passes, an invalid one is refused, streams refused', async () => {
     llm.reply('```json\n{"sentiment": "positive"}\n```');
     try {
       assert.equal((await chat('outjson', 'classify: great!')).status, 200);
       llm.reply('{"sentiment": "meh"}');
       const r = await chat('outjson', 'classify: ok');
       assert.equal(r.status, 422);
-      assert.equal(lastDecisions().find((x) => x.id === 'json')!.rule, 'json-schema');
+      assert.equal(
+        lastDecisions().find((x) => x.id === 'json' && x.phase === 'response')!.rule,
+        'json-schema',
+      );
+      // With `streams: refuse` a stream cannot slip past the check.
+      const s = await chat('outjson', 'classify: ok', { stream: true });
+      assert.equal(s.status, 400);
+      assert.equal(s.json.error.code, 'PCS_ERR_AI_GUARDRAIL_BLOCKED');
+      assert.match(s.json.error.message, /Streaming is not allowed/);
+      assert.equal(lastDecisions().find((x) => x.id === 'json' && x.outcome === 'deny')!.rule, 'stream');
     } finally {
       llm.reply(undefined);
     }

@@ -1,5 +1,7 @@
 import { Type as T } from '@sinclair/typebox';
-import type { PolicyDeps } from '../../core/policy.js';
+import type { PolicyContext } from '../../core/context.js';
+import type { PolicyDeps, Rejection } from '../../core/policy.js';
+import type { AiCallState } from '../call-state.js';
 import type { GuardRole } from './texts.js';
 
 /** Pieces shared by the `ai-guard-*` policies: schema fragments, metrics and events. */
@@ -18,6 +20,25 @@ export const patternSchema = (description: string) =>
     maxLength: 1000,
     description: `${description} Refused when the revision compiles if it is invalid or could backtrack catastrophically (nested quantifiers, backreferences, repeated multi-character alternatives).`,
   });
+
+export const streamsSchema = () =>
+  T.Unsafe<'check-at-end' | 'refuse'>({
+    type: 'string',
+    enum: ['check-at-end', 'refuse'],
+    default: 'check-at-end',
+    description:
+      'Streamed calls, when answers are checked: `check-at-end` (the answer is checked when the stream ends and the result recorded; sent bytes cannot be taken back) or `refuse` (`stream: true` is refused with 400, so every answer is checked before it is sent).',
+  });
+
+/** With `streams: refuse`: the rejection of a call that asks for a streamed answer. */
+export function refuseStream(ctx: PolicyContext, st: AiCallState): Rejection | undefined {
+  const body = st.body as { stream?: unknown } | undefined;
+  if (body?.stream !== true) return undefined;
+  return ctx.reject('PCS_ERR_AI_GUARDRAIL_BLOCKED', {
+    rule: 'stream',
+    message: 'Streaming is not allowed on this route: its answers are checked before they are sent',
+  });
+}
 
 export type Direction = 'input' | 'output';
 

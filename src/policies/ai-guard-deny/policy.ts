@@ -1,5 +1,5 @@
 import { aiCall, type OutputCheck } from '../../ai/call-state.js';
-import { guardSignals } from '../../ai/guards/common.js';
+import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { normalise } from '../../ai/guards/injection.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { guardTexts } from '../../ai/guards/texts.js';
@@ -71,10 +71,14 @@ export const aiGuardDeny = definePolicy({
       return undefined;
     };
 
+    const refuseStreams = config.output && config.streams === 'refuse';
     const fn = async function aiGuardDeny(ctx: PolicyContext) {
-      if (!config.input) return undefined;
+      if (!config.input && !refuseStreams) return undefined;
       const st = await aiCall(ctx);
       if (st.kind === 'other' || st.parseError) return undefined;
+      const streamed = refuseStreams ? refuseStream(ctx, st) : undefined;
+      if (streamed) return streamed;
+      if (!config.input) return undefined;
       const rule = check(guardTexts(st, roles));
       if (!rule) return undefined;
       signals.matched('input', rule);

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, rolesSchema } from '../../ai/guards/common.js';
+import { patternSchema, rolesSchema, streamsSchema } from '../../ai/guards/common.js';
 
 const term = T.String({ minLength: 1, maxLength: 200 });
 
@@ -50,6 +50,7 @@ export const AiGuardDenySchema = T.Object(
         'Check answers (refused with 422; a streamed answer is checked when it ends and only recorded).',
     }),
     roles: rolesSchema(['user', 'tool'], 'are checked'),
+    streams: streamsSchema(),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 import { aiCall } from '../../ai/call-state.js';
 import type { OutputCheck } from '../../ai/call-state.js';
 import { type Classifier, makeClassifier } from '../../ai/guards/classifier.js';
-import { guardSignals } from '../../ai/guards/common.js';
+import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { INJECTION_RULES, type InjectionRule, scoreInjection } from '../../ai/guards/injection.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { guardTexts } from '../../ai/guards/texts.js';
@@ -44,6 +44,7 @@ export const aiGuardInjection = definePolicy({
       ['policy'],
     );
 
+    const refuseStreams = config.output && config.streams === 'refuse';
     const worst = (texts: string[]) => {
       let best = { score: 0, rules: [] as string[] };
       for (const t of texts) {
@@ -56,6 +57,8 @@ export const aiGuardInjection = definePolicy({
     const fn = async function aiGuardInjection(ctx: PolicyContext) {
       const st = await aiCall(ctx);
       if (st.kind === 'other' || st.parseError) return undefined;
+      const streamed = refuseStreams ? refuseStream(ctx, st) : undefined;
+      if (streamed) return streamed;
       const texts = guardTexts(st, roles);
       if (texts.length === 0) return undefined;
       const v = worst(texts);

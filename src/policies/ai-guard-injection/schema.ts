@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, rolesSchema } from '../../ai/guards/common.js';
+import { patternSchema, rolesSchema, streamsSchema } from '../../ai/guards/common.js';
 
 export const AiGuardInjectionSchema = T.Object(
   {
@@ -15,6 +15,7 @@ export const AiGuardInjectionSchema = T.Object(
       description:
         "Also score the model's answer (an answer that carries injected instructions or the system prompt onwards).",
     }),
+    streams: streamsSchema(),
     disabledRules: T.Array(T.String(), {
       default: [],
       uniqueItems: true,

@@ -1,8 +1,9 @@
 import type { ValidateFunction } from 'ajv';
-import type { OutputCheck, OutputVerdict } from '../../ai/call-state.js';
-import { guardSignals } from '../../ai/guards/common.js';
+import { aiCall, type OutputCheck, type OutputVerdict } from '../../ai/call-state.js';
+import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { ajv } from '../../config/ajv.js';
+import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
 import { AiGuardOutputSchema } from './schema.js';
 
@@ -22,7 +23,7 @@ function compileSchema(schema: Record<string, unknown>): ValidateFunction {
 /**
  * Checks on the model's answer: regular expressions that refuse, require or redact, a JSON
  * Schema the answer must satisfy, and a length cap. The AI terminal runs the check on the
- * answer; this policy does nothing to the request.
+ * answer; the request is only refused when it asks for a stream and `streams: refuse` is set.
  */
 export const aiGuardOutput = definePolicy({
   name: 'ai-guard-output',
@@ -74,13 +75,12 @@ export const aiGuardOutput = definePolicy({
       return redacted.length ? { text, rule: `redact:${redacted.join(',')}` } : undefined;
     };
 
-    return {
-      response: Object.assign(
-        function aiGuardOutput() {
-          return undefined;
-        },
-        { aiOutput },
-      ),
+    // Per request it only refuses streams (with `streams: refuse`); the AI terminal runs aiOutput.
+    const fn = async function aiGuardOutput(ctx: PolicyContext) {
+      if (config.streams !== 'refuse') return undefined;
+      const st = await aiCall(ctx);
+      return st.parseError ? undefined : refuseStream(ctx, st);
     };
+    return { validate: Object.assign(fn, { aiOutput }) };
   },
 });

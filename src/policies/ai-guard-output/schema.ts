@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema } from '../../ai/guards/common.js';
+import { patternSchema, streamsSchema } from '../../ai/guards/common.js';
 
 export const AiGuardOutputSchema = T.Object(
   {
@@ -34,6 +34,7 @@ export const AiGuardOutputSchema = T.Object(
       }),
     ),
     maxChars: T.Optional(T.Integer({ minimum: 1, description: 'Longest answer accepted, in characters.' })),
+    streams: streamsSchema(),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,5 @@
 import { aiCall, type OutputCheck } from '../../ai/call-state.js';
-import { guardSignals } from '../../ai/guards/common.js';
+import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { builtinDetectors, type Detector, scanPii } from '../../ai/guards/pii.js';
 import { compileGuardPattern } from '../../ai/guards/safe-regex.js';
 import { guardTexts, mapGuardTexts } from '../../ai/guards/texts.js';
@@ -28,10 +28,14 @@ export const aiGuardPii = definePolicy({
     const roles = new Set(config.roles);
     const signals = guardSignals('ai-guard-pii', deps);
 
+    const refuseStreams = config.output !== 'off' && config.streams === 'refuse';
     const fn = async function aiGuardPii(ctx: PolicyContext) {
-      if (config.input === 'off') return undefined;
+      if (config.input === 'off' && !refuseStreams) return undefined;
       const st = await aiCall(ctx);
       if (st.kind === 'other' || st.parseError) return undefined;
+      const streamed = refuseStreams ? refuseStream(ctx, st) : undefined;
+      if (streamed) return streamed;
+      if (config.input === 'off') return undefined;
       const found = new Set<string>();
       for (const t of guardTexts(st, roles)) for (const k of scanPii(t, detectors).kinds) found.add(k);
       if (found.size === 0) return undefined;

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, rolesSchema } from '../../ai/guards/common.js';
+import { patternSchema, rolesSchema, streamsSchema } from '../../ai/guards/common.js';
 import { PII_KINDS, type PiiKind } from '../../ai/guards/pii.js';
 
 const action = (description: string) =>
@@ -44,6 +44,7 @@ export const AiGuardPiiSchema = T.Object(
       'Answers: `redact`, `block` (422) or `off`. Non-streamed answers only are changed; a streamed answer is checked when it ends and the finding recorded.',
     ),
     roles: rolesSchema(['system', 'user', 'assistant', 'tool'], 'are scanned'),
+    streams: streamsSchema(),
     replacement: T.String({
       default: '[{type}]',
       description: 'What replaces a finding; `{type}` is the kind in capitals (`[EMAIL]`, `[CARD]`).',
