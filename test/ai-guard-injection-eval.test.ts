@@ -5,15 +5,16 @@ import { scoreInjection } from '../src/ai/guards/injection.js';
 
 /**
  * Precision and recall of the prompt-injection heuristics (default threshold 1) on the labelled
- * set test/fixtures/prompt-injection.jsonl. The `dev` lines were used to write the rules; the
- * `holdout` lines were written afterwards and never used for tuning, so they show how the
- * heuristics do on phrasing they were not written for. Run: npm test -- ai-guard-injection-eval
+ * set test/fixtures/prompt-injection.jsonl. Lines without `split` were used to write the rules;
+ * `dev2` lines were a blind hold-out first and then used for a second round of rules; `holdout`
+ * lines were written after that round and never used for tuning, so they show how the heuristics
+ * do on phrasing they were not written for. Run: npm test -- ai-guard-injection-eval
  */
 interface Line {
   text: string;
   label: 'injection' | 'benign';
   technique: string;
-  split?: 'holdout';
+  split?: 'dev2' | 'holdout';
 }
 
 const lines = readFileSync(new URL('./fixtures/prompt-injection.jsonl', import.meta.url), 'utf8')
@@ -45,7 +46,7 @@ function measure(set: Line[]) {
 
 it('reports precision and recall on the labelled prompt-injection set', (t) => {
   assert.ok(lines.length >= 150);
-  const dev = measure(lines.filter((l) => !l.split));
+  const dev = measure(lines.filter((l) => l.split !== 'holdout'));
   const holdout = measure(lines.filter((l) => l.split === 'holdout'));
   const all = measure(lines);
   for (const [name, m] of Object.entries({ dev, holdout, all }))

@@ -38,13 +38,19 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     'override.ignore-instructions',
     'override',
     1,
-    `\\b(?:ignore|disregard|forget|skip|override|bypass|discard|drop|abandon|neglect|set aside|throw out|ditch)\\b${gap(30)}\\b${PRIOR}\\b${gap(30)}\\b${RULES_NOUN}\\b`,
+    `\\b(?:ignore|disregard|forget|skip|override|bypass|discard|drop|abandon|neglect|set aside|throw out|ditch|scrap|overlook|pay no attention to|dismiss|erase|wipe|delete|cancel|void|nullify|abandon)\\b${gap(30)}\\b${PRIOR}\\b${gap(30)}\\b${RULES_NOUN}\\b`,
   ),
   R(
     'override.ignore-above',
     'override',
     1,
     '\\b(?:ignore|disregard|forget)\\b (?:all of |everything |all |what(?:ever)? (?:is|was|you were told) )?(?:the |that )?(?:above|before this|said before|you were told)\\b',
+  ),
+  R(
+    'override.ignore-what-told',
+    'override',
+    1,
+    "\\b(?:ignore|disregard|forget|scrap|overlook)\\b (?:what(?:ever)?|anything|everything) (?:the )?(?:system|developer|operator|they|you(?:'ve| have)? (?:been|were)|your (?:creators?|developers?|makers?|owners?))\\b[^.!?\\n]{0,20}\\b(?:told|said|says|instructed|wrote|written|given|programmed)\\b",
   ),
   R(
     'override.do-not-follow',
@@ -56,7 +62,7 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     'override.new-system-prompt',
     'override',
     1,
-    '\\b(?:(?:new|updated|revised|override) system (?:prompt|instructions?|message)|(?:real|actual|true|hidden) (?:system )?instructions?)\\s*[:\\-=]',
+    '\\b(?:(?:new|updated|revised|override) system (?:prompt|instructions?|message)|(?:real|actual|true|hidden) (?:system )?instructions?|system override|admin override|developer override)\\s*[:\\-=!]',
   ),
   R(
     'override.new-instructions',
@@ -93,19 +99,19 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     'jailbreak.unrestricted',
     'jailbreak',
     0.6,
-    `\\b(?:without|no|free (?:of|from)|ignoring|bypass(?:ing)?|not bound by)\\b${gap(12)}\\b(?:any |all |your )?(?:ethical|moral|content|safety|openai|anthropic|usual)? ?(?:restrictions|filters|filtering|guidelines|limitations|limits|censorship|rules|boundaries|ethics|morals|safeguards|policies)\\b`,
+    `\\b(?:without|no|zero|free (?:of|from)|freed from|released from|liberated from|ignoring|bypass(?:ing)?|not bound by|unbound by)\\b${gap(12)}\\b(?:any |all |your |its |their )?(?:ethical|moral|content|safety|openai|anthropic|usual)? ?(?:restrictions|filters|filtering|guidelines|limitations|limits|censorship|rules|boundaries|ethics|morals|safeguards|policies|constraints)\\b`,
   ),
   R(
     'jailbreak.roleplay',
     'jailbreak',
     0.5,
-    "\\b(?:pretend|act as if|imagine|roleplay|role-play|play the role|you are now|you're now|from this point you are|simulate|become)\\b",
+    "\\b(?:pretend|act as|imagine|roleplay|role-play|play the role|play an?|you are now|you're now|you are going to (?:act|be|play|pretend)|from this point you are|simulate|become)\\b",
   ),
   R(
     'jailbreak.uncensored',
     'jailbreak',
     0.7,
-    '\\b(?:unfiltered|uncensored|unrestricted|unlimited|unmoderated|amoral|unethical|rogue|unshackled|liberated)\\b (?:ai|mode|model|assistant|version|chatbot|persona|llm|character|entity)\\b',
+    '\\b(?:unfiltered|uncensored|unrestricted|unlimited|unmoderated|amoral|unethical|rogue|unshackled|liberated)\\b (?:ai|mode|model|assistant|version|chatbot|persona|llm|character|entity|alter ego|self|twin|side)\\b',
   ),
   R(
     'jailbreak.no-longer',
@@ -142,6 +148,12 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     'exfiltration',
     1,
     '\\bwhat (?:are|were|is) your (?:exact |original |initial |hidden |secret |full |system )*(?:instructions|rules|system prompt|prompt|guidelines|directives)\\b|\\bwhat (?:were you|have you been) (?:told|instructed|programmed)\\b',
+  ),
+  R(
+    'exfiltration.what-were-you-given',
+    'exfiltration',
+    1,
+    '\\bwhat (?:instructions|rules|guidelines|prompt|directives) (?:did|have|were) (?:your (?:developers?|creators?|makers?|owners?|operators?)|they|openai|anthropic|you been|you)\\b[^.!?\\n]{0,20}\\b(?:give|gave|given|set|told|tell|program|programmed)\\b',
   ),
   R(
     'exfiltration.the-instructions',
@@ -183,13 +195,19 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
     'delimiter.fake-section',
     'delimiter',
     1,
-    '(?:^|\\n)\\s*(?:#{2,}|-{3,}|={3,}|\\*{3,}|\\[{1,2})\\s*(?:system|admin|developer|new instructions?|override|end of (?:user )?(?:input|prompt|document|context)|begin (?:system|admin))\\b',
+    '(?:^|\\n)\\s*(?:#{2,}|-{3,}|={3,}|\\*{3,}|\\[{1,2}|"{3}|`{3})?\\s*(?:system|admin|developer|new instructions?|override|end (?:of )?(?:the )?(?:user )?(?:input|prompt|document|context|data)|begin (?:system|admin))\\b\\s*(?:[:\\-=#*\\]]|"{3}|\\n)',
   ),
   R(
     'delimiter.end-of-input',
     'delimiter',
     0.7,
     '\\b(?:end of (?:the )?(?:user )?(?:input|prompt|document|text|context|conversation)|end of (?:system )?prompt|user input ends here)\\b',
+  ),
+  R(
+    'indirect.address-model',
+    'override',
+    0.6,
+    '\\b(?:note|message|instructions?) (?:to|for) (?:the |any )?(?:ai|assistant|llm|model|chatbot|bot|summari[sz]er|agent)\\b|\\b(?:ai|assistant|llm|model|agent)s? (?:reading|processing|summari[sz]ing|parsing|reviewing) (?:this|these)\\b|\\binstructions for you\\b',
   ),
   R(
     'encoded.decode-and-follow',
