@@ -50,6 +50,8 @@ export interface RequestView {
   readonly rawQuery: string;
   readonly host: string;
   readonly headers: IncomingHttpHeaders;
+  /** Header names and values as received, in order, repeats kept (`[name, value, ...]`). */
+  readonly rawHeaders?: readonly string[];
   /** The client's address, after trusted-proxy handling of X-Forwarded-For. */
   readonly clientIp: string;
   /** The TCP peer's address. */

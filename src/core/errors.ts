@@ -76,6 +76,11 @@ export const ERRORS = {
     message: 'Access denied',
     fix: 'The client IP matched a deny rule or no allow rule of `ip-restriction`. The access log names the rule.',
   },
+  PCS_ERR_JSON_TOO_COMPLEX: {
+    status: 400,
+    message: 'JSON body too deeply nested or too wide',
+    fix: 'The JSON body crossed `request-size-limit.json` (maxDepth, maxArrayLength or maxObjectKeys); the access log names the limit. Raise it for the route if such bodies are legitimate.',
+  },
   PCS_ERR_BODY_TOO_LARGE: {
     status: 413,
     message: 'Request body too large',
@@ -115,6 +120,21 @@ export const ERRORS = {
     status: 413,
     message: 'Admin request body too large',
     fix: 'Admin request bodies are capped at `admin.maxBodyBytes` (default 10 MiB).',
+  },
+  PCS_ERR_ADMIN_FORBIDDEN: {
+    status: 403,
+    message: 'Not allowed for this admin',
+    fix: 'The admin has the `viewer` role (read only), or the action needs another admin (an author cannot approve their own proposal). Use an admin with the `admin` role, or ask a second admin.',
+  },
+  PCS_ERR_APPROVAL_REQUIRED: {
+    status: 409,
+    message: 'This change needs an approval',
+    fix: 'The live revision sets `gateway.approvals` and the change touches a protected policy. Propose it (`POST /proposals`, `portcullis proposals create`) and have another admin approve it.',
+  },
+  PCS_ERR_CANARY_CONFLICT: {
+    status: 409,
+    message: 'A canary is running',
+    fix: 'A canary revision is live for a slice of traffic. Promote it (`portcullis canary promote`) or abort it (`portcullis canary abort`) before applying or starting another; `GET /canary` shows it.',
   },
   PCS_ERR_AUTH_REQUIRED: {
     status: 401,
@@ -290,6 +310,11 @@ export const ERRORS = {
     status: 403,
     message: 'Access denied',
     fix: '`bot-detection`: the client was classified (crawler, headless browser, HTTP library, missing browser headers) into a class the route denies. The access log names the class; allow it or tag it instead.',
+  },
+  PCS_ERR_RESPONSE_INVALID: {
+    status: 502,
+    message: 'Upstream response does not match the API schema',
+    fix: '`request-validation` with `responses.block: true`: the upstream answered with a status, content type or headers the OpenAPI document does not describe. The `openapi.response_mismatch` security event lists them; fix the service or the spec.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

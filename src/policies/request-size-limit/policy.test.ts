@@ -54,10 +54,12 @@ function run(fn: PolicyFn, headers: IncomingHttpHeaders, path = '/', rawQuery = 
 }
 
 describe('request-size-limit: schema', () => {
-  it('needs maxBodyBytes, a non-negative integer', () => {
+  it('takes non-negative integer limits, and at least one of them', () => {
     assert.equal(valid({ maxBodyBytes: 0 }), true);
     assert.equal(valid({ maxBodyBytes: 1024, maxHeaderCount: 50, maxUrlLength: 2048 }), true);
-    assert.equal(valid({}), false);
+    assert.equal(valid({ json: { maxDepth: 8 } }), true);
+    assert.equal(valid({ json: { depth: 8 } }), false);
+    assert.throws(() => requestSizeLimit.create({}, {} as never), /set at least one limit/);
     assert.equal(valid({ maxBodyBytes: -1 }), false);
     assert.equal(valid({ maxBodyBytes: 1.5 }), false);
     assert.equal(valid({ maxBodyBytes: '1mb' }), false);
