@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { AdminToken } from './admin/auth.js';
 import { ADMIN_MODULES } from './admin/routes/index.js';
 import { createAdminServer } from './admin/server.js';
+import { AdminUsers } from './admin/users.js';
+import { Approvals } from './approvals/approvals.js';
 import { readConfigFile } from './config/load.js';
 import type { SecretEnv } from './config/secrets.js';
 import { watchConfigFile } from './config/watch.js';
@@ -72,6 +74,9 @@ export class Gateway {
   readonly requestLog: RequestRecorder;
   readonly generatedAdminToken: string | undefined;
   private readonly token: AdminToken;
+  readonly admins: AdminUsers;
+  /** Proposed revisions waiting for a second admin (src/approvals). */
+  readonly approvals: Approvals;
   private data: Server | undefined;
   private dataTls: Server | undefined;
   /** The HTTPS listener's port, once started with `tls`. */
@@ -119,6 +124,13 @@ export class Gateway {
     attachReplayEnv(this.revisions, { registry, secretEnv: opts.secretEnv, recorder: this.requestLog });
     if (!opts.adminToken) this.generatedAdminToken = randomBytes(24).toString('base64url');
     this.token = new AdminToken(opts.adminToken ?? this.generatedAdminToken!);
+    this.admins = new AdminUsers(this.store, this.token, this.clock);
+    this.approvals = new Approvals({
+      store: this.store,
+      revisions: this.revisions,
+      clock: this.clock,
+      logger: this.logger,
+    });
   }
 
   async start(): Promise<{ port: number; adminPort: number }> {
@@ -136,6 +148,7 @@ export class Gateway {
     this.data = createDataPlane(
       {
         current: () => this.revisions.current,
+        canary: () => this.revisions.canary,
         clock: this.clock,
         logger: this.logger,
         accessLog: createAccessLog({ sink: o.accessLogSink }),
@@ -154,6 +167,8 @@ export class Gateway {
       modules: ADMIN_MODULES,
       metrics: this.metrics,
       token: this.token,
+      admins: this.admins,
+      approvals: this.approvals,
       logger: this.logger,
       clock: this.clock,
       startedAt: this.clock.now(),
@@ -170,6 +185,7 @@ export class Gateway {
         this.logger,
       );
     }
+    this.approvals.startScheduler();
     this.logger.info(
       { port, adminPort, httpsPort: this.httpsPort, revision: this.revisions.active?.id },
       'portcullis started',
@@ -184,6 +200,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.watcher?.close();
+    this.approvals.stopScheduler();
     await Promise.all([close(this.data), close(this.dataTls), close(this.admin)]);
     await this.requestLog.stop();
     await this.revisions.close();

@@ -160,11 +160,12 @@ describe('admin: consumers', () => {
     const mine = (r.json.events as { actor: string; action: string; target: string }[])
       .filter((e) => e.target.startsWith('consumer/'))
       .map((e) => [e.actor, e.action, e.target]);
+    // The actor is the authenticated admin (the start-up token is `root`), not X-Portcullis-Author.
     assert.deepEqual(mine, [
-      ['ops@example.com', 'consumer.create', 'consumer/alice'],
-      ['ops@example.com', 'consumer.update', 'consumer/alice'],
-      ['ops@example.com', 'consumer.create', 'consumer/bob'],
-      ['ops@example.com', 'consumer.delete', 'consumer/bob'],
+      ['root', 'consumer.create', 'consumer/alice'],
+      ['root', 'consumer.update', 'consumer/alice'],
+      ['root', 'consumer.create', 'consumer/bob'],
+      ['root', 'consumer.delete', 'consumer/bob'],
     ]);
   });
 

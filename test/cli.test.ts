@@ -117,7 +117,7 @@ describe('cli: against the running gateway', () => {
     assert.equal(r.code, 0, r.stderr);
     const active = t.gw.revisions.active;
     assert.equal(active?.id, 2);
-    assert.equal(active?.author, 'cli-tester');
+    assert.equal(active?.author, 'root'); // the authenticated admin, not $USER
     assert.equal(active?.message, 'deny ten');
     hash2 = active?.hash ?? '';
     assert.equal(
@@ -154,7 +154,7 @@ describe('cli: against the running gateway', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 2);
-    assert.match(lines[0], new RegExp(`^\\*    2  ${hash2.slice(0, 12)}  \\S+  cli-tester  deny ten$`));
+    assert.match(lines[0], new RegExp(`^\\*    2  ${hash2.slice(0, 12)}  \\S+  root  deny ten$`));
     assert.match(lines[1], /^ {5}1 {2}[0-9a-f]{12} {2}\S+ {2}startup {2}start$/);
     const j = JSON.parse(rj.stdout);
     assert.equal(j.active, 2);
@@ -196,8 +196,8 @@ describe('cli: against the running gateway', () => {
       lines.map((l) => l.split('  ').slice(2)),
       [
         ['startup', 'revision.apply', 'revision/1'],
-        ['cli-tester', 'revision.apply', 'revision/2'],
-        ['cli-tester', 'revision.rollback', 'revision/1'],
+        ['root', 'revision.apply', 'revision/2'],
+        ['root', 'revision.rollback', 'revision/1'],
       ],
     );
     const json = rj.stdout

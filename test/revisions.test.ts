@@ -77,7 +77,7 @@ describe('revisions: apply', () => {
     const { id, parent, author, message, createdAt } = r.json.revision;
     assert.deepEqual(
       { id, parent, author, message, createdAt },
-      { id: 2, parent: 1, author: 'alice', message: 'deny loopback', createdAt: '2024-01-01T00:01:00.000Z' },
+      { id: 2, parent: 1, author: 'root', message: 'deny loopback', createdAt: '2024-01-01T00:01:00.000Z' },
     );
     assert.match(r.json.revision.hash, /^[0-9a-f]{64}$/);
     assert.deepEqual(r.json.diff.policies.added, ['ip-restriction#ip-restriction@route:hello']);
@@ -282,7 +282,7 @@ describe('revisions: consumers in the YAML', () => {
     assert.equal(events.length, before + 1);
     assert.deepEqual(
       { actor: events.at(-1)?.actor, action: events.at(-1)?.action, detail: events.at(-1)?.detail },
-      { actor: 'dave', action: 'consumer.import', detail: { names: ['yaml-bob'] } },
+      { actor: 'root', action: 'consumer.import', detail: { names: ['yaml-bob'] } },
     );
     assert.equal(await revisionCount(), 4);
   });
@@ -298,10 +298,11 @@ describe('revisions: the audit log', () => {
       rev.map((e) => [e.actor, e.action, e.target, e.beforeHash, e.afterHash]),
       [
         ['boot', 'revision.apply', 'revision/1', null, hashes.get(1)],
-        ['alice', 'revision.apply', 'revision/2', hashes.get(1), hashes.get(2)],
-        ['bob', 'revision.apply', 'revision/3', hashes.get(2), hashes.get(3)],
-        ['carol', 'revision.rollback', 'revision/2', hashes.get(3), hashes.get(2)],
-        ['carol', 'revision.apply', 'revision/4', hashes.get(2), hashes.get(4)],
+        // The actor is the authenticated admin (`root`: the start-up token), not X-Portcullis-Author.
+        ['root', 'revision.apply', 'revision/2', hashes.get(1), hashes.get(2)],
+        ['root', 'revision.apply', 'revision/3', hashes.get(2), hashes.get(3)],
+        ['root', 'revision.rollback', 'revision/2', hashes.get(3), hashes.get(2)],
+        ['root', 'revision.apply', 'revision/4', hashes.get(2), hashes.get(4)],
       ],
     );
     assert.deepEqual(rev[1].detail, { message: 'deny loopback', parent: 1 });

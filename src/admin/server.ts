@@ -13,6 +13,9 @@ import { NotFoundError, type Revisions } from '../core/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from './auth.js';
+import { type AdminIdentity, type AdminUsers, ROOT_ADMIN } from './users.js';
+import type { Approvals } from '../approvals/approvals.js';
+import { CanaryConflictError } from '../canary/canary.js';
 import { AdminError, readBody, readJson, sendAdminError, sendJson } from './http.js';
 import { openApiDocument } from './openapi.js';
 
@@ -25,6 +28,10 @@ export interface AdminDeps {
   modules?: readonly AdminModule[];
   metrics: GatewayMetrics;
   token: AdminToken;
+  /** Named admins and their roles; the start-up token is the admin `root` (the only one without). */
+  admins?: AdminUsers;
+  /** Proposals and the approval rule that guards `POST /config` (src/approvals). */
+  approvals?: Approvals;
   logger: Logger;
   clock: Clock;
   startedAt: number;
@@ -132,6 +139,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       throw configRefused(err);
     }
     try {
+      if (query.get('dry_run') !== 'true') await requireNoApproval(deps, config, actor);
       const result = await deps.revisions.apply(config, {
         author: actor,
         message: query.get('message') ?? headerText(req, 'x-portcullis-message') ?? '',
@@ -226,12 +234,15 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       const found = router.find(req.method as 'GET', url.pathname);
       const open = (found?.store as { open?: boolean } | undefined)?.open === true;
       // Without the token, unknown endpoints are 401 too: the endpoint map is not public.
-      if (!open && !deps.token.check(req.headers.authorization))
-        throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      const who = open ? undefined : await authenticate(deps, req.headers.authorization);
+      if (!open && !who) throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
       if (!found)
         throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
+      if (who?.role === 'viewer' && req.method !== 'GET' && req.method !== 'HEAD')
+        throw new AdminError('PCS_ERR_ADMIN_FORBIDDEN', `admin ${who.name} has the viewer role: read only`);
       const { h } = found.store as { h: Handler };
-      const actor = headerText(req, 'x-portcullis-author') ?? 'admin';
+      // The actor of every change is the authenticated admin, never a name the caller claims.
+      const actor = who?.name ?? 'anonymous';
       await h(req, res, found.params, url.searchParams, actor);
       // A change to consumers or credentials takes effect at once on this process.
       if (req.method !== 'GET') deps.services.directory.invalidate();
@@ -249,6 +260,11 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     }
   });
   return Object.assign(server, { routes });
+}
+
+async function authenticate(deps: AdminDeps, header: string | undefined): Promise<AdminIdentity | undefined> {
+  if (deps.admins) return deps.admins.authenticate(header);
+  return deps.token.check(header) ? { name: ROOT_ADMIN, role: 'admin' } : undefined;
 }
 
 /** The core document plus the operations that endpoint modules describe. */
@@ -270,7 +286,19 @@ export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
+/** Refuses a direct change that the live revision's `gateway.approvals` says needs an approval. */
+export async function requireNoApproval(deps: AdminDeps, config: unknown, actor: string): Promise<void> {
+  const touches = (await deps.approvals?.touches(config, actor)) ?? [];
+  if (touches.length)
+    throw new AdminError(
+      'PCS_ERR_APPROVAL_REQUIRED',
+      `this change touches ${touches.join(', ')}: propose it (POST /proposals) for another admin to approve`,
+      { touches },
+    );
+}
+
 function configRefused(err: unknown): AdminError {
+  if (err instanceof CanaryConflictError) return new AdminError('PCS_ERR_CANARY_CONFLICT', err.message);
   if (err instanceof ConfigError)
     return new AdminError('PCS_ERR_CONFIG_INVALID', 'Configuration refused', { issues: err.issues });
   return err as AdminError;

@@ -179,18 +179,6 @@ withAdmin(program.command('apply <file>').description('apply a config file to th
     );
   });
 
-withAdmin(program.command('audit').description('list audit events'))
-  .option('--json', 'print JSON lines')
-  .action(async (o) => {
-    const r = (await call(o, 'GET', '/audit')) as {
-      events: { id: number; ts: string; actor: string; action: string; target: string }[];
-    };
-    for (const e of r.events)
-      process.stdout.write(
-        o.json ? `${JSON.stringify(e)}\n` : `${e.id}  ${e.ts}  ${e.actor}  ${e.action}  ${e.target}\n`,
-      );
-  });
-
 async function call(
   o: { adminUrl?: string; adminTokenFile?: string },
   method: string,
@@ -229,4 +217,8 @@ function fail(err: unknown): never {
 registerCredentialCommands(program);
 (await import('./bans.js')).registerBanCommands(program);
 (await import('./replay.js')).registerReplayCommand(program);
+(await import('./audit.js')).registerAuditCommands(program);
+(await import('./canary.js')).registerCanaryCommands(program);
+(await import('./proposals.js')).registerProposalCommands(program);
+(await import('./admins.js')).registerAdminCommands(program);
 program.parseAsync().catch(fail);

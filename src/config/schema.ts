@@ -176,6 +176,15 @@ export const Route = T.Object(
       default: 0,
       description: 'Tie-breaker between routes that match equally well: higher wins.',
     }),
+    timeouts: T.Optional(
+      T.Object(
+        {
+          readMs: T.Optional(T.Integer({ minimum: 1, description: "Overrides the service's `timeouts.readMs` for this route." })),
+          totalMs: T.Optional(T.Integer({ minimum: 1, description: "Overrides the service's `timeouts.totalMs` for this route." })),
+        },
+        { ...strict, description: 'Upstream timeouts for this route (a slow report endpoint, a quick health route).' },
+      ),
+    ),
     stripPath: T.Boolean({
       default: false,
       description: 'Remove the matched path prefix before sending upstream.',
@@ -326,6 +335,28 @@ export const GatewaySettings = T.Object(
       description:
         'CIDRs of proxies in front of the gateway. Their X-Forwarded-For entries are believed when computing the client IP.',
     }),
+    clientTimeouts: T.Optional(
+      T.Object(
+        {
+          headersMs: T.Integer({
+            minimum: 100,
+            default: 10000,
+            description: 'Time for a client to send the request line and headers (slowloris is cut here: 408).',
+          }),
+          requestMs: T.Integer({
+            minimum: 0,
+            default: 60000,
+            description: 'Time for a client to send the whole request, body included (slow POST is cut here: 408). 0: no limit.',
+          }),
+          keepAliveMs: T.Integer({ minimum: 0, default: 5000, description: 'How long an idle kept-alive client connection stays open.' }),
+        },
+        {
+          ...strict,
+          description:
+            'Client-side timeouts, applied to the running listener on every revision: no restart needed. Defaults are safe for the internet.',
+        },
+      ),
+    ),
     limits: T.Optional(
       T.Object(
         {
@@ -345,6 +376,24 @@ export const GatewaySettings = T.Object(
       ),
     ),
     requestLog: T.Optional(RequestLogSettings),
+    approvals: T.Optional(
+      T.Object(
+        {
+          required: T.Boolean({
+            default: false,
+            description:
+              'Changes to security policies made through the admin API need an approval by a second admin (`POST /proposals`); a direct `POST /config` or `POST /canary` that touches one is refused with 409.',
+          }),
+          policies: T.Optional(
+            T.Array(T.String({ minLength: 1 }), {
+              description:
+                'Policy names (`waf`, `ip-restriction`...) whose changes need approval; absent: every policy. Changes to `gateway.approvals` itself always need one.',
+            }),
+          ),
+        },
+        strict,
+      ),
+    ),
   },
   strict,
 );

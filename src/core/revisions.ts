@@ -10,6 +10,7 @@ import type { PolicyServices } from './policy.js';
 import { type CompiledRevision, compile } from './compile.js';
 import { type ConfigDiff, diffConfigs } from './diff.js';
 import { ConfigError } from './errors.js';
+import { Canary, CanaryConflictError, type RollbackBounds, type SliceSpec } from '../canary/canary.js';
 
 export interface ApplyOptions {
   author: string;
@@ -22,6 +23,8 @@ export interface ApplyResult {
   status: 'applied' | 'unchanged' | 'reloaded' | 'dry-run';
   revision: RevisionMeta | undefined;
   diff: ConfigDiff;
+  /** The candidate's hash (set on a dry run). */
+  hash?: string;
 }
 
 export interface RevisionDeps {
@@ -45,6 +48,8 @@ const EMPTY: Config = { services: [], routes: [], policies: [] };
 export class Revisions {
   private live: CompiledRevision | undefined;
   private meta: RevisionMeta | undefined;
+  /** A candidate revision live for a slice of traffic beside `live` (src/canary). */
+  private cand: Canary | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   /** Services the live revision no longer uses, each with the timer that will close it. */
   private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
@@ -58,6 +63,147 @@ export class Revisions {
 
   get active(): RevisionMeta | undefined {
     return this.meta;
+  }
+
+  /** The running canary, if any; the data plane reads it once per request beside `current`. */
+  get canary(): Canary | undefined {
+    return this.cand;
+  }
+
+  /**
+   * Compiles and stores a candidate revision and serves it to a slice of traffic; the stable
+   * revision stays active. One canary at a time; applies are refused while it runs.
+   */
+  startCanary(
+    input: unknown,
+    opts: ApplyOptions & { slice: SliceSpec; rollback?: RollbackBounds },
+  ): Promise<Canary> {
+    return this.serial(async () => {
+      if (this.cand) throw new CanaryConflictError(`canary revision ${this.cand.meta.id} is running`);
+      const compiled = this.compile(input, 0);
+      if (this.meta && compiled.hash === this.meta.hash) {
+        this.discard(compiled);
+        throw new ConfigError([{ path: '/', message: 'the candidate is the active revision' }]);
+      }
+      const rec = {
+        hash: compiled.hash,
+        parent: this.meta?.id ?? null,
+        author: opts.author,
+        message: opts.message ?? '',
+        createdAt: new Date(this.deps.clock.now()).toISOString(),
+        config: compiled.config,
+      };
+      const id = await this.deps.store.insertRevision(rec);
+      const c = new Canary(
+        { ...compiled, id },
+        { id, ...rec },
+        opts.slice,
+        opts.rollback,
+        this.deps.clock.now(),
+        opts.author,
+        this.meta?.hash ?? null,
+      );
+      for (const s of compiled.services.values()) {
+        // Taken back from retirement: the canary serves with it until it ends.
+        clearTimeout(this.retiring.get(s));
+        this.retiring.delete(s);
+        s.start();
+      }
+      this.cand = c;
+      c.startTimer(() => void this.evaluateCanary().catch(() => undefined));
+      await this.deps.store.appendAudit({
+        actor: opts.author,
+        action: 'canary.start',
+        target: `revision/${id}`,
+        beforeHash: this.meta?.hash ?? null,
+        afterHash: compiled.hash,
+        detail: {
+          slice: opts.slice,
+          rollback: opts.rollback ?? null,
+          message: rec.message,
+          stable: this.meta?.id ?? null,
+        },
+      });
+      this.deps.logger.info({ revision: id, hash: compiled.hash, slice: opts.slice }, 'canary started');
+      return c;
+    });
+  }
+
+  /** Makes the canary the active revision for all traffic (stored like an apply). */
+  promoteCanary(author: string): Promise<RevisionMeta> {
+    return this.serial(async () => {
+      const c = this.cand;
+      if (!c) throw new NotFoundError('no canary is running');
+      const before = this.meta;
+      await this.deps.store.setActiveRevisionId(c.meta.id);
+      this.cand = undefined;
+      c.stop();
+      this.swap(c.revision, c.meta);
+      await this.deps.store.appendAudit({
+        actor: author,
+        action: 'canary.promote',
+        target: `revision/${c.meta.id}`,
+        beforeHash: before?.hash ?? null,
+        afterHash: c.meta.hash,
+        detail: { from: before?.id ?? null, to: c.meta.id, cohorts: c.view(this.deps.clock.now()) },
+      });
+      this.deps.metrics.applies.labels('applied').inc();
+      this.deps.logger.info({ revision: c.meta.id, hash: c.meta.hash }, 'canary promoted');
+      return c.meta;
+    });
+  }
+
+  /** Ends the canary: every request goes back to the stable revision. */
+  abortCanary(author: string, reason: string, detail: Record<string, unknown> = {}): Promise<RevisionMeta> {
+    return this.serial(async () => {
+      const c = this.cand;
+      if (!c) throw new NotFoundError('no canary is running');
+      await this.endCanary(c, author, 'canary.abort', { reason, ...detail });
+      return c.meta;
+    });
+  }
+
+  /**
+   * One guard evaluation (the canary's timer calls it every `intervalMs`; tests call it with a
+   * ManualClock). Rolls the canary back when a bound stayed exceeded for `forMs`.
+   */
+  evaluateCanary(): Promise<ReturnType<Canary['evaluate']> | undefined> {
+    return this.serial(async () => {
+      const c = this.cand;
+      if (!c) return undefined;
+      const e = c.evaluate(this.deps.clock.now());
+      if (e.verdict === 'rollback') {
+        await this.endCanary(c, 'canary-guard', 'canary.rollback', {
+          reason: 'automatic rollback: a bound stayed exceeded',
+          violations: e.violations,
+          measurements: e.canary,
+          stable: e.stable,
+          breachSince: e.breachSince,
+          bounds: c.bounds,
+        });
+        this.deps.logger.warn({ revision: c.meta.id, violations: e.violations }, 'canary rolled back');
+      }
+      return e;
+    });
+  }
+
+  private async endCanary(
+    c: Canary,
+    actor: string,
+    action: string,
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    this.cand = undefined;
+    c.stop();
+    this.discard(c.revision);
+    await this.deps.store.appendAudit({
+      actor,
+      action,
+      target: `revision/${c.meta.id}`,
+      beforeHash: c.meta.hash,
+      afterHash: this.meta?.hash ?? null,
+      detail: { ...detail, cohorts: c.view(this.deps.clock.now()) },
+    });
   }
 
   /**
@@ -92,6 +238,7 @@ export class Revisions {
       if (!rec) throw new NotFoundError(`revision ${id} not found`);
       const before = this.meta;
       const compiled = this.compile(rec.config, rec.id);
+      if (this.cand) await this.endCanary(this.cand, author, 'canary.abort', { reason: 'rollback' });
       await this.deps.store.setActiveRevisionId(rec.id);
       this.swap(compiled, metaOf(rec));
       await this.deps.store.appendAudit({
@@ -116,6 +263,9 @@ export class Revisions {
 
   /** Closes the pools of every revision this manager served. */
   async close(): Promise<void> {
+    this.cand?.stop();
+    if (this.cand) this.discard(this.cand.revision);
+    this.cand = undefined;
     for (const t of this.retiring.values()) clearTimeout(t);
     const all = new Set<UpstreamService>(this.retiring.keys());
     for (const s of this.live?.services.values() ?? []) all.add(s);
@@ -132,9 +282,15 @@ export class Revisions {
     }
     const previous = this.live?.config ?? EMPTY;
     const diff = diffConfigs(previous, compiled.config);
+    if (this.cand && !opts.dryRun) {
+      this.discard(compiled);
+      throw new CanaryConflictError(
+        `canary revision ${this.cand.meta.id} is running: promote or abort it before applying`,
+      );
+    }
     if (opts.dryRun) {
       this.discard(compiled);
-      return { status: 'dry-run', revision: undefined, diff };
+      return { status: 'dry-run', revision: undefined, diff, hash: compiled.hash };
     }
     const consumers = (input as Config).consumers;
     if (consumers?.length) await this.importConsumers(consumers, opts.author);

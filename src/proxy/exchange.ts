@@ -1,6 +1,7 @@
 import type { Chain } from '../core/chain.js';
 import type { PolicyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
+import type { Decision } from '../core/policy.js';
 
 /** What the gateway knows of one request, for the access log and the metrics. */
 export class Exchange {
@@ -21,10 +22,23 @@ export class Exchange {
   /** Aborts the upstream call; set while one is in flight. */
   abort: ((reason: string) => void) | undefined = undefined;
   done = false;
+  /** Set while a canary runs: which revision served the request, and where to count it. */
+  cohort: 'stable' | 'canary' | undefined = undefined;
+  canary:
+    | {
+        record(
+          cohort: 'stable' | 'canary',
+          status: number,
+          ms: number,
+          decisions?: readonly Decision[],
+        ): void;
+      }
+    | undefined = undefined;
 
   constructor(
     readonly start: number,
     readonly time: number,
-    readonly revision: number | undefined,
+    /** The revision serving the request (a group canary switches it after `auth`). */
+    public revision: number | undefined,
   ) {}
 }

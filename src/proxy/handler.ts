@@ -12,6 +12,7 @@ import { clientIpFrom } from '../net/client-ip.js';
 import { normalizeIp, parseIp } from '../net/ip.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestRecorder } from '../reqlog/recorder.js';
+import type { Canary } from '../canary/canary.js';
 import { isTls, tlsInfo } from '../tls/peer.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
@@ -29,6 +30,8 @@ export interface HandlerDeps {
   metrics: GatewayMetrics;
   protocol: 'http' | 'https';
   random?: () => number;
+  /** The canary revision beside `current`, if one runs: it chooses each request's cohort. */
+  canary?(): Canary | undefined;
   /** The request log: handed each finished request, it copies what it needs and queues it. */
   requestLog?: Pick<RequestRecorder, 'record'>;
 }
@@ -77,6 +80,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       runLogPhase(x, ctx);
     }
     metrics.countRequest(x.route || '(none)', status, ms / 1000);
+    if (x.cohort) x.canary?.record(x.cohort, status, ms, ctx?.decisions);
     deps.requestLog?.record(x, req, ctx, status, ms);
     accessLog.info({
       request_id: ctx?.requestId ?? x.id,
@@ -95,6 +99,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       bytes_in: Number(req.headers['content-length'] ?? 0) || undefined,
       bytes_out: x.bytesOut,
       revision: x.revision,
+      cohort: x.cohort,
       decisions: ctx?.decisions.length ? ctx.decisions : undefined,
       error: x.code,
       detail: x.detail,
@@ -116,8 +121,18 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const rev = deps.current();
+    const stable = deps.current();
+    const canary = deps.canary?.();
+    // A percent canary picks the revision before routing, by a stable hash of the caller.
+    const rev =
+      canary && canary.group === undefined && canary.pick(req, callerIp(req, stable))
+        ? canary.revision
+        : stable;
     const x = new Exchange(clock.monotonic(), clock.now(), rev.id);
+    if (canary) {
+      x.canary = canary;
+      x.cohort = rev === stable ? 'stable' : 'canary';
+    }
     res.once('close', () => finish(x, req, res));
     const rid = req.headers['x-request-id'];
     x.id = acceptableRequestId(rid) ? rid : randomUUID();
@@ -143,7 +158,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     // A CORS preflight is routed by the method it asks about, so routes limited to e.g. POST
     // still reach their cors policy (which answers the preflight at the gateway).
     const acrm = method === 'OPTIONS' ? req.headers['access-control-request-method'] : undefined;
-    const match = rev.router.find(
+    let match = rev.router.find(
       typeof acrm === 'string' && req.headers.origin ? acrm : method,
       host,
       path,
@@ -159,7 +174,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       }
       return respondBare(x, res, 'PCS_ERR_ROUTE_NOT_FOUND');
     }
-    const route = match.route;
+    let route = match.route;
     x.route = route.def.name;
     x.service = route.def.service ?? '';
     if (route.def.lifecycle === 'sunset') return respondBare(x, res, 'PCS_ERR_ROUTE_SUNSET');
@@ -195,6 +210,17 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     let chain = route.chain;
     x.chain = chain;
     for (let i = 0; i <= LAST_REQUEST_PHASE; i++) {
+      if (i === CONSUMER_PHASE && canary?.inGroup(ctx.consumer)) {
+        // A group canary: the consumer is known from the stable revision's auth; the canary's
+        // route of the same name serves the later phases and the upstream call.
+        const m = canary.revision.router.find(method, host, path, req.headers);
+        if (m && m.route.def.name === route.def.name) {
+          match = m;
+          route = m.route;
+          x.revision = canary.revision.id;
+          x.cohort = 'canary';
+        }
+      }
       if (i === CONSUMER_PHASE && ctx.consumer) x.chain = chain = route.chainFor(ctx.consumer);
       const entries = chain[i];
       if (entries.length === 0) continue;
@@ -210,6 +236,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const upstreamPath = (route.def.stripPath ? match.strippedPath : path) + (q < 0 ? '' : `?${rawQuery}`);
     if (route.terminal) await route.terminal({ ctx, req, res, exchange: x, chain, respond });
     else await forward(fwd, x, req, res, ctx, route, chain, upstreamPath);
+  }
+
+  /** The client IP as the stable revision's trusted proxies see it (the key of an `ip` canary). */
+  function callerIp(req: IncomingMessage, rev: CompiledRevision): string {
+    const peer = normalizeIp(req.socket.remoteAddress ?? '');
+    if (rev.trustedProxies.size === 0 || rev.trustedProxies.match(parseIp(peer)) === undefined) return peer;
+    return clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies);
   }
 
   function respondBare(x: Exchange, res: ServerResponse, code: ErrorCode, detail?: string): void {

@@ -94,4 +94,28 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX request_log_route ON request_log (route, ts);
    CREATE INDEX request_log_consumer ON request_log (consumer, ts);
    CREATE INDEX request_log_would_deny ON request_log (ts) WHERE would_deny = 1;`,
+  `CREATE TABLE admins (
+     name TEXT PRIMARY KEY,
+     role TEXT NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL
+   );
+   CREATE TABLE proposals (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     created_at TEXT NOT NULL,
+     author TEXT NOT NULL,
+     message TEXT NOT NULL,
+     config TEXT NOT NULL,
+     base_hash TEXT,
+     hash TEXT NOT NULL,
+     status TEXT NOT NULL,
+     activate_at TEXT,
+     decided_by TEXT,
+     decided_at TEXT,
+     reason TEXT,
+     revision_id INTEGER,
+     canary TEXT
+   );
+   CREATE INDEX proposals_status ON proposals (status, activate_at);`,
 ];

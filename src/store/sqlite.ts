@@ -16,9 +16,11 @@ import type {
   CredentialQuery,
   NewAuditEvent,
   NewCredential,
+  Proposal,
   RevisionMeta,
   RevisionRecord,
   Store,
+  StoredAdmin,
   StoredConsumer,
 } from './store.js';
 
@@ -167,9 +169,12 @@ export class SqliteStore implements Store {
   async appendAudit(e: NewAuditEvent): Promise<AuditEvent> {
     return this.db
       .transaction(() => {
-        const last = this.db.prepare('SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1').get() as
-          | { id: number; hash: string }
-          | undefined;
+        // The head recorded beside the log wins: a deleted tail then shows as a gap on verify.
+        const last =
+          this.readAuditHead() ??
+          (this.db.prepare('SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1').get() as
+            | { id: number; hash: string }
+            | undefined);
         const event: Omit<AuditEvent, 'hash'> = {
           id: (last?.id ?? 0) + 1,
           ts: this.iso(),
@@ -198,6 +203,11 @@ export class SqliteStore implements Store {
             event.prevHash,
             hash,
           );
+        this.db
+          .prepare(
+            "INSERT INTO state (key, value) VALUES ('audit_head', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+          )
+          .run(`${event.id}:${hash}`);
         return { ...event, hash };
       })
       .immediate();
@@ -219,6 +229,104 @@ export class SqliteStore implements Store {
       prevHash: r.prev_hash,
       hash: r.hash,
     }));
+  }
+
+  async auditHead(): Promise<{ id: number; hash: string } | undefined> {
+    return this.readAuditHead();
+  }
+
+  private readAuditHead(): { id: number; hash: string } | undefined {
+    const row = this.db.prepare("SELECT value FROM state WHERE key = 'audit_head'").get() as
+      | { value: string }
+      | undefined;
+    if (!row) return undefined;
+    const [id, hash] = row.value.split(':');
+    return { id: Number(id), hash: hash ?? '' };
+  }
+
+  async insertAdmin(a: StoredAdmin): Promise<void> {
+    this.db
+      .prepare('INSERT INTO admins (name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)')
+      .run(a.name, a.role, a.tokenHash, a.createdAt, a.createdBy);
+  }
+
+  async getAdminByTokenHash(tokenHash: string): Promise<StoredAdmin | undefined> {
+    const r = this.db.prepare('SELECT * FROM admins WHERE token_hash = ?').get(tokenHash) as
+      | AdminRow
+      | undefined;
+    return r ? admin(r) : undefined;
+  }
+
+  async listAdmins(): Promise<StoredAdmin[]> {
+    return (this.db.prepare('SELECT * FROM admins ORDER BY name').all() as AdminRow[]).map(admin);
+  }
+
+  async deleteAdmin(name: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM admins WHERE name = ?').run(name).changes > 0;
+  }
+
+  async insertProposal(p: Omit<Proposal, 'id'>): Promise<Proposal> {
+    const info = this.db
+      .prepare(
+        'INSERT INTO proposals (created_at, author, message, config, base_hash, hash, status, activate_at, decided_by, decided_at, reason, revision_id, canary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        p.createdAt,
+        p.author,
+        p.message,
+        JSON.stringify(p.config),
+        p.baseHash,
+        p.hash,
+        p.status,
+        p.activateAt,
+        p.decidedBy,
+        p.decidedAt,
+        p.reason,
+        p.revisionId,
+        p.canary ? JSON.stringify(p.canary) : null,
+      );
+    return { id: Number(info.lastInsertRowid), ...p };
+  }
+
+  async getProposal(id: number): Promise<Proposal | undefined> {
+    const r = this.db.prepare('SELECT * FROM proposals WHERE id = ?').get(id) as ProposalRow | undefined;
+    return r ? proposal(r) : undefined;
+  }
+
+  async listProposals(opts: { status?: string; limit?: number } = {}): Promise<Proposal[]> {
+    const rows = (
+      opts.status
+        ? this.db
+            .prepare('SELECT * FROM proposals WHERE status = ? ORDER BY id DESC LIMIT ?')
+            .all(opts.status, opts.limit ?? 100)
+        : this.db.prepare('SELECT * FROM proposals ORDER BY id DESC LIMIT ?').all(opts.limit ?? 100)
+    ) as ProposalRow[];
+    return rows.map(proposal);
+  }
+
+  async updateProposal(id: number, from: readonly string[], change: Partial<Proposal>): Promise<boolean> {
+    const cols: Record<string, string> = {
+      status: 'status',
+      activateAt: 'activate_at',
+      decidedBy: 'decided_by',
+      decidedAt: 'decided_at',
+      reason: 'reason',
+      revisionId: 'revision_id',
+    };
+    const sets: string[] = [];
+    const args: unknown[] = [];
+    for (const [k, v] of Object.entries(change)) {
+      if (!cols[k]) continue;
+      sets.push(`${cols[k]} = ?`);
+      args.push(v ?? null);
+    }
+    if (!sets.length) return false;
+    const marks = from.map(() => '?').join(', ');
+    return (
+      this.db
+        .prepare(`UPDATE proposals SET ${sets.join(', ')} WHERE id = ? AND status IN (${marks})`)
+        .run(...args, id, ...from).changes > 0
+    );
   }
 
   async insertCredential(c: NewCredential): Promise<Credential> {
@@ -337,7 +445,12 @@ export class SqliteStore implements Store {
       .all(...where.args) as AiUsageRow[];
     return rows
       .filter((r) => r.requests > 0)
-      .map((r) => ({ ...r, inputTokens: r.inputTokens ?? 0, outputTokens: r.outputTokens ?? 0, cost: r.cost ?? 0 }));
+      .map((r) => ({
+        ...r,
+        inputTokens: r.inputTokens ?? 0,
+        outputTokens: r.outputTokens ?? 0,
+        cost: r.cost ?? 0,
+      }));
   }
 
   async listAiUsage(q: AiUsageQuery & { limit?: number }): Promise<AiUsageRecord[]> {
@@ -433,5 +546,59 @@ function consumer(r: ConsumerRow): StoredConsumer {
     metadata: JSON.parse(r.metadata),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+  };
+}
+
+interface AdminRow {
+  name: string;
+  role: string;
+  token_hash: string;
+  created_at: string;
+  created_by: string;
+}
+
+function admin(r: AdminRow): StoredAdmin {
+  return {
+    name: r.name,
+    role: r.role === 'admin' ? 'admin' : 'viewer',
+    tokenHash: r.token_hash,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  };
+}
+
+interface ProposalRow {
+  id: number;
+  created_at: string;
+  author: string;
+  message: string;
+  config: string;
+  base_hash: string | null;
+  hash: string;
+  status: string;
+  activate_at: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
+  revision_id: number | null;
+  canary: string | null;
+}
+
+function proposal(r: ProposalRow): Proposal {
+  return {
+    id: r.id,
+    createdAt: r.created_at,
+    author: r.author,
+    message: r.message,
+    config: JSON.parse(r.config),
+    baseHash: r.base_hash,
+    hash: r.hash,
+    status: r.status as Proposal['status'],
+    activateAt: r.activate_at,
+    decidedBy: r.decided_by,
+    decidedAt: r.decided_at,
+    reason: r.reason,
+    revisionId: r.revision_id,
+    canary: r.canary ? JSON.parse(r.canary) : null,
   };
 }

@@ -88,6 +88,20 @@ export interface Store {
   /** Appends to the hash-chained audit log. */
   appendAudit(e: NewAuditEvent): Promise<AuditEvent>;
   listAudit(opts?: { limit?: number; afterId?: number }): Promise<AuditEvent[]>;
+  /** The last event appended, as recorded beside the log (detects a deleted tail). */
+  auditHead(): Promise<{ id: number; hash: string } | undefined>;
+
+  /** Named admins of the admin API (the bootstrap `root` is not stored). */
+  insertAdmin(a: StoredAdmin): Promise<void>;
+  getAdminByTokenHash(tokenHash: string): Promise<StoredAdmin | undefined>;
+  listAdmins(): Promise<StoredAdmin[]>;
+  deleteAdmin(name: string): Promise<boolean>;
+
+  insertProposal(p: Omit<Proposal, 'id'>): Promise<Proposal>;
+  getProposal(id: number): Promise<Proposal | undefined>;
+  listProposals(opts?: { status?: string; limit?: number }): Promise<Proposal[]>;
+  /** Updates the decision fields; `from` guards against a concurrent decision. */
+  updateProposal(id: number, from: readonly string[], change: Partial<Proposal>): Promise<boolean>;
 
   insertCredential(c: NewCredential): Promise<Credential>;
   /** Active (not revoked) credentials of a kind with this lookup value; expiry is the caller's check. */
@@ -112,6 +126,40 @@ export interface Store {
   pruneRequestLog(opts: { before?: number; maxRows?: number }): Promise<number>;
 
   close(): Promise<void>;
+}
+
+export interface StoredAdmin {
+  name: string;
+  role: 'admin' | 'viewer';
+  /** SHA-256 (hex) of the admin's token; the token itself is shown once and not kept. */
+  tokenHash: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+export type ProposalStatus = 'pending' | 'scheduled' | 'applied' | 'rejected' | 'failed';
+
+/** A proposed revision waiting for an approval (four-eyes), possibly scheduled. */
+export interface Proposal {
+  id: number;
+  createdAt: string;
+  author: string;
+  message: string;
+  config: unknown;
+  /** The live revision's hash when proposed: applying over another base is refused. */
+  baseHash: string | null;
+  /** The candidate revision's hash. */
+  hash: string;
+  status: ProposalStatus;
+  /** ISO time at which an approved proposal activates; null: at approval. */
+  activateAt: string | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  /** Why it was rejected, or why the activation failed. */
+  reason: string | null;
+  revisionId: number | null;
+  /** Activate as a canary (the `POST /canary` fields without `config`) instead of an apply. */
+  canary: Record<string, unknown> | null;
 }
 
 /** One AI call: who, which model, how many tokens, what it cost, how fast. */

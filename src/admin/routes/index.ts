@@ -1,7 +1,11 @@
 import type { AdminModule } from '../server.js';
+import { adminRoutes } from './admins.js';
 import { aiAdmin } from './ai.js';
+import { auditRoutes } from './audit.js';
 import { bansModule } from './bans.js';
+import { canaryRoutes } from './canary.js';
 import { credentialRoutes } from './credentials.js';
+import { proposalRoutes } from './proposals.js';
 import { replayModule } from './replay.js';
 import { requestLogModule } from './reqlog.js';
 import { shadowModule } from './shadow.js';
@@ -14,4 +18,8 @@ export const ADMIN_MODULES: readonly AdminModule[] = [
   requestLogModule,
   replayModule,
   shadowModule,
+  adminRoutes,
+  auditRoutes,
+  canaryRoutes,
+  proposalRoutes,
 ];

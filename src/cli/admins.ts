@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { type AdminOpts, callAdmin, printJson, withAdminOptions } from './admin-call.js';
+
+/** `portcullis admins list | add | remove`: named admins with their own tokens and roles. */
+export function registerAdminCommands(program: Command): void {
+  const admins = program.command('admins').description('admins of the admin API, their roles and tokens');
+
+  withAdminOptions(admins.command('list').description('admins and their roles'))
+    .option('--json', 'print JSON')
+    .action(async (o: AdminOpts) => {
+      const r = await callAdmin(o, 'GET', '/admins');
+      if (o.json) return printJson(r.admins);
+      for (const a of r.admins as {
+        name: string;
+        role: string;
+        createdBy: string;
+        createdAt: string | null;
+      }[])
+        process.stdout.write(`${a.name}  ${a.role}  ${a.createdAt ?? '-'}  ${a.createdBy}\n`);
+    });
+
+  withAdminOptions(admins.command('add <name>').description('create an admin; prints its token once'))
+    .option('--role <role>', 'admin or viewer', 'viewer')
+    .action(async (name: string, o: AdminOpts & { role: string }) => {
+      const r = await callAdmin(o, 'POST', '/admins', { name, role: o.role });
+      process.stdout.write(`admin ${r.name} (${r.role}) created; token (shown once): ${r.token}\n`);
+    });
+
+  withAdminOptions(
+    admins.command('remove <name>').description('remove an admin; its token stops working'),
+  ).action(async (name: string, o: AdminOpts) => {
+    await callAdmin(o, 'DELETE', `/admins/${encodeURIComponent(name)}`);
+    process.stdout.write(`removed admin ${name}\n`);
+  });
+}
