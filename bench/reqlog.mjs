@@ -125,7 +125,7 @@ async function main() {
       `\nR2. replay of recorded requests through the current revision and a candidate (rate-limit + shadow ip-restriction)`,
     );
     console.log(
-      `  ${rep.replayed} recorded requests (warm-up and every round) replayed in ${rep.durationMs} ms: ${rep.requestsPerSecond} recorded requests/s, each through both revisions (${Math.round((rep.replayed / wall) * 1000)}/s counting the HTTP call); newly denied ${rep.newlyDenied}, current mismatches ${rep.currentMismatch}`,
+      `  ${rep.replayed} recorded requests (warm-up and every round) replayed in ${rep.durationMs} ms (compiling both revisions ${rep.compileMs} ms): ${rep.requestsPerSecond} recorded requests/s, each through both revisions (${Math.round((rep.replayed / wall) * 1000)}/s counting the HTTP call); newly denied ${rep.newlyDenied}, current mismatches ${rep.currentMismatch}`,
     );
     const results = {
       date: new Date().toISOString(),
@@ -134,6 +134,7 @@ async function main() {
       replay: {
         replayed: rep.replayed,
         durationMs: rep.durationMs,
+        compileMs: rep.compileMs,
         requestsPerSecond: rep.requestsPerSecond,
         wallMs: wall,
       },

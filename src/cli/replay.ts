@@ -210,7 +210,10 @@ export function renderReport(r: ReplayReport): string {
       '',
       `  note: for ${r.currentMismatch} request(s) the current revision's replay differs from what was recorded (older revisions in the range, or state replay does not have)`,
     );
-  out.push('', `  ${r.replayed} requests in ${r.durationMs} ms (${r.requestsPerSecond} requests/s)`);
+  out.push(
+    '',
+    `  ${r.replayed} requests in ${r.durationMs} ms (compiling ${r.compileMs} ms; ${r.requestsPerSecond} recorded requests/s)`,
+  );
   if (r.threshold)
     out.push(
       `  threshold: newly denied ${r.newlyDeniedPercent}% ${r.threshold.crossed ? '>' : '<='} ${r.threshold.newlyDeniedPercent}%: ${r.threshold.crossed ? 'CROSSED' : 'ok'}`,

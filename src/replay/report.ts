@@ -63,7 +63,11 @@ export interface ReplayReport {
    * faithful.
    */
   currentMismatch: number;
+  /** Whole replay, compiling both revisions included. */
   durationMs: number;
+  /** Time spent compiling the two revisions. */
+  compileMs: number;
+  /** Recorded requests replayed per second, each through both revisions (compiling excluded). */
   requestsPerSecond: number;
   threshold?: { newlyDeniedPercent: number; crossed: boolean };
   /** Per-request outcomes, in order, when asked for. */
@@ -98,6 +102,7 @@ export class ReportBuilder {
   private readonly shadow = new Map<string, ShadowDelta>();
   readonly examples: ReplayReport['examples'] = { newlyDenied: [], newlyAllowed: [], changedDenial: [] };
   readonly requests: NonNullable<ReplayReport['requests']> = [];
+  private readonly exampleCount = new Map<string, number>();
 
   constructor(
     private readonly maxExamples: number,
@@ -131,8 +136,12 @@ export class ReportBuilder {
     bump(this.rule, `${policy} ${decider.rule ?? '-'}`, field);
     bump(this.route, b.route ?? a.route ?? '(no route)', field);
     bump(this.consumer, rec.consumer ?? '(anonymous)', field);
+    // Examples spread over what decided: at most two per policy and rule.
     const list = this.examples[field];
-    if (list.length < this.maxExamples)
+    const seen = `${field}\0${policy}\0${decider.rule ?? ''}`;
+    const n = this.exampleCount.get(seen) ?? 0;
+    if (list.length < this.maxExamples && n < 2) {
+      this.exampleCount.set(seen, n + 1);
       list.push({
         id: rec.id,
         requestId: rec.requestId,
@@ -147,6 +156,7 @@ export class ReportBuilder {
         current: a,
         candidate: b,
       });
+    }
     return change;
   }
 

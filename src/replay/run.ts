@@ -46,6 +46,7 @@ export async function runReplay(
   let curr: ReturnType<typeof compileForReplay> | undefined;
   try {
     curr = compileForReplay(deps.current.config, deps);
+    const compiled = deps.monotonic();
     const limit = opts.limit ?? 1_000_000;
     const q = { from: opts.from, to: opts.to, route: opts.route, consumer: opts.consumer };
     const total = Math.min(limit, await deps.services.store.countRequestLog(q));
@@ -72,7 +73,9 @@ export async function runReplay(
       onProgress?.(done, total);
       await new Promise((r) => setImmediate(r));
     }
-    const ms = deps.monotonic() - t0;
+    const end = deps.monotonic();
+    const ms = end - t0;
+    const loopMs = end - compiled;
     const c = builder.counts;
     const pct = builder.replayed ? (c.newly_denied / builder.replayed) * 100 : 0;
     const report: ReplayReport = {
@@ -92,7 +95,8 @@ export async function runReplay(
       notReplayable: authChanges(curr.rev, cand.rev),
       currentMismatch: builder.currentMismatch,
       durationMs: Math.round(ms),
-      requestsPerSecond: ms > 0 ? Math.round((builder.replayed / ms) * 1000) : 0,
+      compileMs: Math.round(compiled - t0),
+      requestsPerSecond: loopMs > 0 ? Math.round((builder.replayed / loopMs) * 1000) : 0,
     };
     if (opts.failOnNewlyDeniedPercent !== undefined)
       report.threshold = {
