@@ -20,7 +20,13 @@ import { Revisions } from './core/revisions.js';
 import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { policyRegistry } from './policies/index.js';
-import { createDataPlane, createTlsDataPlane, DEFAULT_LIMITS, type ServerLimits } from './proxy/server.js';
+import {
+  applyClientTimeouts,
+  createDataPlane,
+  createTlsDataPlane,
+  DEFAULT_LIMITS,
+  type ServerLimits,
+} from './proxy/server.js';
 import { RequestRecorder } from './reqlog/recorder.js';
 import { attachReplayEnv } from './replay/env.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -78,6 +84,7 @@ export class Gateway {
   /** Proposed revisions waiting for a second admin (src/approvals). */
   readonly approvals: Approvals;
   private data: Server | undefined;
+  private accessLog: Logger | undefined;
   private dataTls: Server | undefined;
   /** The HTTPS listener's port, once started with `tls`. */
   httpsPort: number | undefined;
@@ -144,6 +151,7 @@ export class Gateway {
     );
     if (this.services.counters.ready && !(await this.services.counters.ready()))
       this.logger.warn('counter store not reachable at start: serving degraded until it is');
+    this.accessLog = createAccessLog({ sink: o.accessLogSink });
     const limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.data = createDataPlane(
       {
@@ -151,7 +159,7 @@ export class Gateway {
         canary: () => this.revisions.canary,
         clock: this.clock,
         logger: this.logger,
-        accessLog: createAccessLog({ sink: o.accessLogSink }),
+        accessLog: this.accessLog,
         metrics: this.metrics,
         protocol: 'http',
         random: o.random,
@@ -174,6 +182,13 @@ export class Gateway {
       startedAt: this.clock.now(),
     });
     this.requestLog.start();
+    const data = this.data;
+    const tlsData = this.dataTls;
+    this.revisions.onActivate = (rev) => {
+      applyClientTimeouts(data, rev.config.gateway?.clientTimeouts, limits);
+      if (tlsData) applyClientTimeouts(tlsData, rev.config.gateway?.clientTimeouts, limits);
+    };
+    this.revisions.onActivate(this.revisions.current);
     const port = await listen(this.data, o.port ?? 8080, o.host ?? '0.0.0.0');
     const adminPort = await listen(this.admin, o.adminPort ?? 8081, o.adminHost ?? '127.0.0.1');
     if (o.tls && this.dataTls)
@@ -206,6 +221,7 @@ export class Gateway {
     await this.revisions.close();
     await this.services.counters.close();
     await this.store.close();
+    this.accessLog?.flush?.();
     this.logger.flush?.();
   }
 }

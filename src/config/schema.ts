@@ -151,7 +151,11 @@ export const Service = T.Object(
 export const Route = T.Object(
   {
     name: Name,
-    service: T.Optional(T.String({ description: 'Name of the service this route sends to. Exactly one of `service` and `ai`.' })),
+    service: T.Optional(
+      T.String({
+        description: 'Name of the service this route sends to. Exactly one of `service` and `ai`.',
+      }),
+    ),
     ai: T.Optional(AiRoute),
     paths: T.Array(T.String({ pattern: '^/', maxLength: 2048 }), {
       minItems: 1,
@@ -179,10 +183,23 @@ export const Route = T.Object(
     timeouts: T.Optional(
       T.Object(
         {
-          readMs: T.Optional(T.Integer({ minimum: 1, description: "Overrides the service's `timeouts.readMs` for this route." })),
-          totalMs: T.Optional(T.Integer({ minimum: 1, description: "Overrides the service's `timeouts.totalMs` for this route." })),
+          readMs: T.Optional(
+            T.Integer({
+              minimum: 1,
+              description: "Overrides the service's `timeouts.readMs` for this route.",
+            }),
+          ),
+          totalMs: T.Optional(
+            T.Integer({
+              minimum: 1,
+              description: "Overrides the service's `timeouts.totalMs` for this route.",
+            }),
+          ),
         },
-        { ...strict, description: 'Upstream timeouts for this route (a slow report endpoint, a quick health route).' },
+        {
+          ...strict,
+          description: 'Upstream timeouts for this route (a slow report endpoint, a quick health route).',
+        },
       ),
     ),
     stripPath: T.Boolean({
@@ -341,14 +358,20 @@ export const GatewaySettings = T.Object(
           headersMs: T.Integer({
             minimum: 100,
             default: 10000,
-            description: 'Time for a client to send the request line and headers (slowloris is cut here: 408).',
+            description:
+              'Time for a client to send the request line and headers (slowloris is cut here: 408).',
           }),
           requestMs: T.Integer({
             minimum: 0,
             default: 60000,
-            description: 'Time for a client to send the whole request, body included (slow POST is cut here: 408). 0: no limit.',
+            description:
+              'Time for a client to send the whole request, body included (slow POST is cut here: 408). 0: no limit.',
           }),
-          keepAliveMs: T.Integer({ minimum: 0, default: 5000, description: 'How long an idle kept-alive client connection stays open.' }),
+          keepAliveMs: T.Integer({
+            minimum: 0,
+            default: 5000,
+            description: 'How long an idle kept-alive client connection stays open.',
+          }),
         },
         {
           ...strict,

@@ -87,8 +87,9 @@ export async function forward(
   const method = req.method ?? 'GET';
   const attempts = !withBody && IDEMPOTENT.has(method) ? 1 + (def.retries?.attempts ?? 0) : 1;
   const retryStatuses = def.retries?.onStatuses;
-  const readMs = def.timeouts?.readMs ?? 60_000;
-  const deadline = deps.monotonic() + (def.timeouts?.totalMs ?? 120_000);
+  const rt = route.def.timeouts;
+  const readMs = rt?.readMs ?? def.timeouts?.readMs ?? 60_000;
+  const deadline = deps.monotonic() + (rt?.totalMs ?? def.timeouts?.totalMs ?? 120_000);
   let body: NodeJS.ReadableStream | Buffer | null = null;
   if (ctx.bufferedBody) {
     body = ctx.bufferedBody;

@@ -115,6 +115,20 @@ function clientError(
   );
 }
 
+/**
+ * Applies a revision's `gateway.clientTimeouts` to the running listener (Node reads these on
+ * every connection check), falling back to the limits the gateway started with.
+ */
+export function applyClientTimeouts(
+  server: Server,
+  t: { headersMs?: number; requestMs?: number; keepAliveMs?: number } | undefined,
+  start: ServerLimits,
+): void {
+  server.headersTimeout = t?.headersMs ?? start.headersTimeoutMs;
+  server.requestTimeout = t?.requestMs ?? start.requestTimeoutMs;
+  server.keepAliveTimeout = t?.keepAliveMs ?? start.keepAliveTimeoutMs;
+}
+
 /** A tenth of the shortest client timeout, between 10 ms and 1 s. */
 function checkingInterval(limits: ServerLimits): number {
   const shortest = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs || Number.POSITIVE_INFINITY);
