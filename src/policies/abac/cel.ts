@@ -73,24 +73,34 @@ export function inHours(d: Date, from: string, to: string, tz: string): boolean 
  * The CEL environment of `abac`: the variables a rule may read and the helper functions.
  * Undeclared variables are type errors at compile time.
  */
-export const ABAC_ENV = new Environment({
-  unlistedVariablesAreDyn: false,
-  homogeneousAggregateLiterals: false,
-})
-  .registerVariable('request', 'map', {
-    description: 'method, path, host, route, service, protocol, params, headers, query',
+function makeEnv() {
+  return new Environment({
+    unlistedVariablesAreDyn: false,
+    homogeneousAggregateLiterals: false,
   })
-  .registerVariable('consumer', 'map', { description: 'id, name, groups, metadata' })
-  .registerVariable('identity', 'map', { description: 'method, credential, scopes, anonymous' })
-  .registerVariable('claims', 'map', { description: 'verified token claims ({} when none)' })
-  .registerVariable('client', 'map', { description: 'ip' })
-  .registerVariable('now', TS, { description: 'the time the request arrived' })
-  .registerFunction('inCidr(string, string): bool', (ip: string, c: string) => inCidr(ip, [c]))
-  .registerFunction('inCidr(string, list<string>): bool', (ip: string, c: string[]) => inCidr(ip, c))
-  .registerFunction(`timeOfDay(${TS}, string): string`, timeOfDay)
-  .registerFunction(`inHours(${TS}, string, string, string): bool`, inHours);
+    .registerVariable('request', 'map', {
+      description: 'method, path, host, route, service, protocol, params, headers, query',
+    })
+    .registerVariable('consumer', 'map', { description: 'id, name, groups, metadata' })
+    .registerVariable('identity', 'map', { description: 'method, credential, scopes, anonymous' })
+    .registerVariable('claims', 'map', { description: 'verified token claims ({} when none)' })
+    .registerVariable('client', 'map', { description: 'ip' })
+    .registerVariable('now', TS, { description: 'the time the request arrived' })
+    .registerFunction('inCidr(string, string): bool', (ip: string, c: string) => inCidr(ip, [c]))
+    .registerFunction('inCidr(string, list<string>): bool', (ip: string, c: string[]) => inCidr(ip, c))
+    .registerFunction(`timeOfDay(${TS}, string): string`, timeOfDay)
+    .registerFunction(`inHours(${TS}, string, string, string): bool`, inHours);
+}
 
-export type CompiledExpression = ReturnType<typeof ABAC_ENV.parse>;
+let env: ReturnType<typeof makeEnv> | undefined;
+
+/** The environment, built on first use (registering its types costs ~0.1 s at start-up otherwise). */
+export function abacEnv(): ReturnType<typeof makeEnv> {
+  env ??= makeEnv();
+  return env;
+}
+
+export type CompiledExpression = ReturnType<ReturnType<typeof makeEnv>['parse']>;
 
 /** A compile error with its position: `1:17: Unexpected token: EOF`. */
 export class ExpressionError extends Error {}
@@ -105,7 +115,7 @@ function position(expr: string, offset: number | undefined): string {
 export function compileExpression(expr: string): CompiledExpression {
   let parsed: CompiledExpression;
   try {
-    parsed = ABAC_ENV.parse(expr);
+    parsed = abacEnv().parse(expr);
   } catch (err) {
     const e = err as Error & { range?: { start: number }; summary?: string };
     throw new ExpressionError(`${position(expr, e.range?.start)}${e.summary ?? e.message}`);
