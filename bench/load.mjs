@@ -6,7 +6,8 @@ import autocannon from 'autocannon';
 /** Request list: `paths` cycles through the given paths (pre-built once, cheap per request). */
 function requestsFor(job) {
   if (!job.paths) return undefined;
-  return job.paths.map((path) => ({ method: 'GET', path }));
+  const body = job.body === undefined ? {} : { body: job.body };
+  return job.paths.map((path) => ({ method: job.method ?? 'GET', path, ...body }));
 }
 
 let running;
