@@ -60,3 +60,33 @@ export function jwtRoute(upstream, publicKeyPem) {
     ],
   };
 }
+
+/** Scenarios 8 and 10: one route with a per-client-IP rate limit high enough to admit every request. */
+export function rateLimited(upstream) {
+  return {
+    services: [service(upstream)],
+    routes: [{ name: 'all', service: 'up', paths: ['/'] }],
+    policies: [
+      { name: 'rate-limit', config: { limits: [{ requests: 1_000_000_000, per: '1s', burst: 1_000_000 }] } },
+    ],
+  };
+}
+
+/** Scenario 9: ip-restriction with a deny list file of `n` CIDRs (none matching the client). */
+export function bigDenyList(upstream, file) {
+  return {
+    services: [service(upstream)],
+    routes: [{ name: 'all', service: 'up', paths: ['/'] }],
+    policies: [{ name: 'ip-restriction', config: { denyFiles: [file] } }],
+  };
+}
+
+/** Scenario 9's list: 100,000 distinct CIDRs and addresses, IPv4 and IPv6, none covering loopback. */
+export function denyListText(n = 100_000) {
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 10 === 9) lines.push(`2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`);
+    else lines.push(`${11 + ((i >> 16) % 100)}.${(i >> 8) & 255}.${i & 255}.${i % 3 === 0 ? '0/24' : '7'}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -13,6 +13,7 @@ const gw = new Gateway({
   adminPort: 0,
   adminToken: process.env.PORTCULLIS_ADMIN_TOKEN,
   accessLogSink: discard,
+  redisUrl: process.env.PORTCULLIS_REDIS_URL,
 });
 const { port, adminPort } = await gw.start();
 process.stderr.write(`portcullis: proxy on 127.0.0.1:${port}, admin API on 127.0.0.1:${adminPort}\n`);

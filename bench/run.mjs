@@ -6,19 +6,24 @@
 // BENCH_SWAP_DURATION (s of 1/s swaps, default 10), BENCH_COMPILE_RUNS (default 5; fewer when
 // they pass BENCH_COMPILE_BUDGET s, default 60, so a slow compile cannot stall the run),
 // BENCH_SWAP_BUDGET (s, default 60: the 100 fast swaps stop there and say so),
-// BENCH_ONLY (e.g. "1,2"; 5 = key-auth, 6 = jwt), BENCH_PROFILE=1 (--cpu-prof on the Portcullis processes).
+// BENCH_ONLY (e.g. "1,2"; 5 = key-auth, 6 = jwt, 7 = JSON POST with request-validation + waf,
+// 8 = rate-limit in memory, 9 = ip-restriction with 100,000 CIDRs, 10 = rate-limit in Redis), BENCH_PROFILE=1 (--cpu-prof on the Portcullis processes).
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  bigDenyList,
+  denyListText,
   JWT_ISSUER,
   jwtRoute,
   keyAuthRoute,
   manyRoutes,
   ORIGIN,
+  rateLimited,
   singleRoute,
   spreadPaths,
 } from './configs.mjs';
@@ -36,7 +41,7 @@ const S = {
   compileBudget: env('BENCH_COMPILE_BUDGET', 60),
   swapBudget: env('BENCH_SWAP_BUDGET', 60),
 };
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((s) => s.trim()));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((s) => s.trim()));
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const TOKEN = 'bench-admin-token-0123456789';
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -67,12 +72,12 @@ async function admin(pc, body) {
 const profileArgs = (name) =>
   PROFILE ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${name}.cpuprofile`] : [];
 
-async function startPortcullis(name, config, logging) {
+async function startPortcullis(name, config, logging, extraEnv = {}) {
   const dir = join(tmp, name);
   mkdirSync(dir);
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  const opts = { env: { PORTCULLIS_ADMIN_TOKEN: TOKEN }, execArgv: profileArgs(name) };
+  const opts = { env: { PORTCULLIS_ADMIN_TOKEN: TOKEN, ...extraEnv }, execArgv: profileArgs(name) };
   if (!logging) return start(name, join(ROOT, 'bench', 'portcullis.mjs'), [file, join(dir, 'data')], opts);
   // The real CLI, its access log on pino's default destination (stdout), here a file.
   const args = ['start', '--config', file, '--host', '127.0.0.1', '--port', '0', '--admin-port', '0'];
@@ -310,6 +315,66 @@ async function main() {
     printCompare('6. single route, jwt RS256 (one token, verification cache on)', out, 0.8);
   }
 
+  if (ONLY.has('7')) {
+    for (const pc of [pcOff, pcOn]) {
+      await admin(pc, JSON.stringify(validatedPost(upUrl)));
+      pc.live = undefined;
+    }
+    const job = {
+      connections: S.connections,
+      paths: ['/orders'],
+      method: 'POST',
+      body: ORDER_BODY,
+      headers: { 'content-type': 'application/json' },
+    };
+    const out = await compare(load, targets, job);
+    results.scenarios.validatedPost = { target: { rpsRatio: 0.7 }, bodyBytes: ORDER_BODY.length, ...out };
+    printCompare(
+      `7. JSON POST (${ORDER_BODY.length} B) with request-validation (OpenAPI) and waf at paranoia 1`,
+      out,
+      0.7,
+    );
+  }
+
+  const job1 = { connections: S.connections, paths: ['/items?page=1'] };
+  if (ONLY.has('8')) {
+    for (const pc of [pcOff, pcOn]) await admin(pc, JSON.stringify(rateLimited(upUrl)));
+    const out = await compare(load, targets, job1);
+    results.scenarios.rateLimitMemory = { target: { rpsRatio: 0.9 }, ...out };
+    printCompare('8. single route, rate-limit (GCRA per client IP, memory store)', out, 0.9);
+  }
+
+  if (ONLY.has('9')) {
+    const file = join(tmp, 'deny-100k.txt');
+    writeFileSync(file, denyListText(100_000));
+    for (const pc of [pcOff, pcOn]) await admin(pc, JSON.stringify(bigDenyList(upUrl, file)));
+    const out = await compare(load, targets, job1);
+    results.scenarios.ipRestriction100k = { target: { rpsRatio: 0.9 }, cidrs: 100_000, ...out };
+    printCompare('9. single route, ip-restriction with 100,000 CIDRs from a file (prefix trie)', out, 0.9);
+  }
+
+  if (ONLY.has('10')) {
+    const redis = await startRedis();
+    const env = { PORTCULLIS_REDIS_URL: `redis://127.0.0.1:${redis.port}` };
+    const rOff = await startPortcullis('portcullis-redis-log-off', rateLimited(upUrl), false, env);
+    const rOn = await startPortcullis('portcullis-redis-log-on', rateLimited(upUrl), true, env);
+    for (const p of [rOff, rOn]) p.url = `http://127.0.0.1:${p.port}`;
+    const redisTargets = [
+      targets[0],
+      { label: 'portcullis redis (log off)', url: rOff.url, proc: rOff },
+      { label: 'portcullis redis (log on)', url: rOn.url, proc: rOn },
+    ];
+    const out = await compare(load, redisTargets, job1);
+    results.scenarios.rateLimitRedis = { target: { rpsRatio: 0.6 }, ...out };
+    printCompare(
+      '10. single route, rate-limit in Redis (one Lua call per request, redis-server on loopback)',
+      out,
+      0.6,
+    );
+    await Promise.all([stop(rOff), stop(rOn)]);
+    redis.kill();
+  }
+
   await Promise.all(procs.map(stop));
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
@@ -319,6 +384,94 @@ async function main() {
       console.log(`\nCPU profile ${name} (top self time):`);
       console.log(summarizeProfile(join(PROFILES, `${name}.cpuprofile`), 20));
     }
+}
+
+// Scenario 7: a realistic order body, valid against the spec and free of attack signals.
+const ORDER_BODY = JSON.stringify({
+  customer: { name: "Siobhán O'Brien", email: 'siobhan.obrien@example.com', phone: '+353 1 555 0100' },
+  items: [
+    { sku: 'BK-1042', quantity: 2, price: 19.99, note: 'gift wrap, please' },
+    { sku: 'PN-0007', quantity: 1, price: 4.5 },
+    { sku: 'MG-2210', quantity: 3, price: 12 },
+  ],
+  shipping: { street: '12 Main Street', city: 'Dublin', postcode: 'D02 X285', country: 'IE' },
+  notes: 'Leave at the door; ring twice. Select the faster courier if the order is large.',
+  coupon: 'SPRING-24',
+});
+
+/** Scenario 7: POST /orders validated against an OpenAPI document, then scored by the WAF. */
+function validatedPost(upstream) {
+  const str = (maxLength) => ({ type: 'string', maxLength });
+  const spec = {
+    openapi: '3.0.3',
+    info: { title: 'Orders', version: '1' },
+    paths: {
+      '/orders': {
+        post: {
+          operationId: 'createOrder',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } },
+          },
+          responses: { 200: { description: 'created' } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Order: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['customer', 'items', 'shipping'],
+          properties: {
+            customer: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name', 'email'],
+              properties: { name: str(100), email: { type: 'string', format: 'email' }, phone: str(30) },
+            },
+            items: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 50,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['sku', 'quantity', 'price'],
+                properties: {
+                  sku: { type: 'string', pattern: '^[A-Z]{2}-[0-9]{4}$' },
+                  quantity: { type: 'integer', minimum: 1, maximum: 100 },
+                  price: { type: 'number', minimum: 0 },
+                  note: str(200),
+                },
+              },
+            },
+            shipping: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['street', 'city', 'country'],
+              properties: {
+                street: str(200),
+                city: str(100),
+                postcode: str(20),
+                country: { type: 'string', enum: ['IE', 'GB', 'FR', 'DE', 'US'] },
+              },
+            },
+            notes: str(1000),
+            coupon: { type: 'string', nullable: true, pattern: '^[A-Z0-9-]{3,20}$' },
+          },
+        },
+      },
+    },
+  };
+  return {
+    services: [{ name: 'up', targets: [{ url: upstream }] }],
+    routes: [{ name: 'orders', service: 'up', paths: ['/orders'], pathMatch: 'exact', methods: ['POST'] }],
+    policies: [
+      { name: 'request-validation', scope: 'global', config: { spec } },
+      { name: 'waf', scope: 'global', config: { paranoia: 1 } },
+    ],
+  };
 }
 
 /** Creates a consumer on `pc` and issues it an API key through the admin API. */
@@ -355,3 +508,35 @@ main()
     process.exitCode = 1;
   })
   .finally(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A throwaway redis-server on a free port for scenario 10 (Debian's package; .ci/run installs it). */
+async function startRedis() {
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const c = connect(port, '127.0.0.1', () => {
+        c.end();
+        resolve(true);
+      });
+      c.on('error', () => resolve(false));
+    });
+    if (up) return { port, kill: () => proc.kill('SIGTERM') };
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new Error('redis-server did not start (is it installed? apt-get install redis-server)');
+}
