@@ -167,6 +167,11 @@ export function renderReport(r: ReplayReport): string {
     `  changed denial  ${String(r.changedDenial).padStart(7)}  ${pct(r.changedDenial)}`,
     `  unchanged       ${String(r.unchanged).padStart(7)}  ${pct(r.unchanged)}`,
   );
+  if (r.records === 0)
+    out.push(
+      '',
+      '  no recorded requests in this range: is `gateway.requestLog.enabled` on, and was there traffic?',
+    );
   const table = (title: string, rows: Breakdown[]) => {
     if (!rows.length) return;
     const w = Math.max(title.length, ...rows.map((b) => b.key.length)) + 2;

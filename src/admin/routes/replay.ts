@@ -7,6 +7,7 @@ import { timeRange } from '../../replay/range.js';
 import { parsePercent, runReplay } from '../../replay/run.js';
 import { AdminError, readJson, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
+import { op } from './op-doc.js';
 
 const ReplayBody = T.Object(
   {
@@ -49,75 +50,88 @@ const check = validator(ReplayBody);
  * lines and ends with `{"report":…}`.
  */
 export const replayModule: AdminModule = (route, deps) => {
-  route('POST', '/replay', async (req, res) => {
-    const raw = await readJson(req, deps.maxBodyBytes);
-    if (!check(raw))
-      throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'invalid replay request', {
-        issues: formatAjvErrors(check.errors),
-      });
-    const body = raw as Static<typeof ReplayBody>;
-    const env = replayEnv(deps.revisions);
-    if (!env) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', 'replay is not available on this gateway');
-    const range = timeRange(deps.clock.now(), body, '24h');
-    if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
-    let threshold: number | undefined;
-    if (body.failOnNewlyDenied !== undefined) {
-      threshold = parsePercent(body.failOnNewlyDenied);
-      if (threshold === undefined)
-        throw new AdminError(
-          'PCS_ERR_ADMIN_BAD_INPUT',
-          `failOnNewlyDenied: '${body.failOnNewlyDenied}' is not a percentage`,
+  route(
+    'POST',
+    '/replay',
+    async (req, res) => {
+      const raw = await readJson(req, deps.maxBodyBytes);
+      if (!check(raw))
+        throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'invalid replay request', {
+          issues: formatAjvErrors(check.errors),
+        });
+      const body = raw as Static<typeof ReplayBody>;
+      const env = replayEnv(deps.revisions);
+      if (!env) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', 'replay is not available on this gateway');
+      const range = timeRange(deps.clock.now(), body, '24h');
+      if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
+      let threshold: number | undefined;
+      if (body.failOnNewlyDenied !== undefined) {
+        threshold = parsePercent(body.failOnNewlyDenied);
+        if (threshold === undefined)
+          throw new AdminError(
+            'PCS_ERR_ADMIN_BAD_INPUT',
+            `failOnNewlyDenied: '${body.failOnNewlyDenied}' is not a percentage`,
+          );
+      }
+      let candidate: unknown;
+      try {
+        candidate =
+          typeof body.candidate === 'string' ? parseConfigText(body.candidate, 'candidate') : body.candidate;
+      } catch (err) {
+        throw refused(err);
+      }
+      await env.recorder?.flush();
+      const stream = /application\/x-ndjson/.test(String(req.headers.accept ?? ''));
+      const progress = stream
+        ? (done: number, total: number) => {
+            if (!res.headersSent)
+              res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+            res.write(`${JSON.stringify({ progress: { done, total } })}\n`);
+          }
+        : undefined;
+      let report: Awaited<ReturnType<typeof runReplay>>;
+      try {
+        report = await runReplay(
+          {
+            registry: env.registry,
+            secretEnv: env.secretEnv,
+            services: deps.services,
+            current: deps.revisions.current,
+            currentId: deps.revisions.active?.id ?? null,
+            monotonic: () => performance.now(),
+          },
+          {
+            candidate,
+            ...range,
+            route: body.route,
+            consumer: body.consumer,
+            limit: body.limit,
+            examples: body.examples,
+            requests: body.requests,
+            failOnNewlyDeniedPercent: threshold,
+          },
+          progress,
         );
-    }
-    let candidate: unknown;
-    try {
-      candidate =
-        typeof body.candidate === 'string' ? parseConfigText(body.candidate, 'candidate') : body.candidate;
-    } catch (err) {
-      throw refused(err);
-    }
-    await env.recorder?.flush();
-    const stream = /application\/x-ndjson/.test(String(req.headers.accept ?? ''));
-    const progress = stream
-      ? (done: number, total: number) => {
-          if (!res.headersSent)
-            res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-          res.write(`${JSON.stringify({ progress: { done, total } })}\n`);
-        }
-      : undefined;
-    let report: Awaited<ReturnType<typeof runReplay>>;
-    try {
-      report = await runReplay(
-        {
-          registry: env.registry,
-          secretEnv: env.secretEnv,
-          services: deps.services,
-          current: deps.revisions.current,
-          currentId: deps.revisions.active?.id ?? null,
-          monotonic: () => performance.now(),
-        },
-        {
-          candidate,
-          ...range,
-          route: body.route,
-          consumer: body.consumer,
-          limit: body.limit,
-          examples: body.examples,
-          requests: body.requests,
-          failOnNewlyDeniedPercent: threshold,
-        },
-        progress,
-      );
-    } catch (err) {
-      if (!res.headersSent) throw refused(err);
-      res.end(`${JSON.stringify({ error: { message: (err as Error).message } })}\n`);
-      return;
-    }
-    if (stream) {
-      if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      res.end(`${JSON.stringify({ report })}\n`);
-    } else sendJson(res, 200, report);
-  });
+      } catch (err) {
+        if (!res.headersSent) throw refused(err);
+        res.end(`${JSON.stringify({ error: { message: (err as Error).message } })}\n`);
+        return;
+      }
+      if (stream) {
+        if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.end(`${JSON.stringify({ report })}\n`);
+      } else sendJson(res, 200, report);
+    },
+    false,
+    op('Replay recorded requests through a candidate config and the running revision', {
+      ok: {
+        '200':
+          'The report (`newlyDenied`, `newlyAllowed`, breakdowns, examples...); with `Accept: application/x-ndjson`, progress lines then `{report}`',
+      },
+      errors: { '400': 'Bad input, or a candidate refused (`PCS_ERR_CONFIG_INVALID` with `issues`)' },
+      body: '`{candidate, since | from/to, route?, consumer?, limit?, examples?, requests?, failOnNewlyDenied?}`',
+    }),
+  );
 };
 
 function refused(err: unknown): unknown {

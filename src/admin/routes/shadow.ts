@@ -4,6 +4,7 @@ import { label } from '../../replay/evaluate.js';
 import { timeRange } from '../../replay/range.js';
 import { AdminError, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
+import { op } from './op-doc.js';
 
 interface Count {
   key: string;
@@ -39,105 +40,123 @@ const PAGE = 1000;
  * `portcullis_policy_decisions_total{outcome="would_deny"}` counts every request).
  */
 export const shadowModule: AdminModule = (route, deps) => {
-  route('GET', '/shadow', async (_req, res, _p, q) => {
-    const range = timeRange(
-      deps.clock.now(),
-      { since: q.get('since'), from: q.get('from'), to: q.get('to') },
-      '1h',
-    );
-    if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
-    const want = q.get('policy') ?? undefined;
-    await replayEnv(deps.revisions)?.recorder?.flush();
-    const matches = (d: Decision) => !want || d.policy === want || label(d) === want;
+  route(
+    'GET',
+    '/shadow',
+    async (_req, res, _p, q) => {
+      const range = timeRange(
+        deps.clock.now(),
+        { since: q.get('since'), from: q.get('from'), to: q.get('to') },
+        '1h',
+      );
+      if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
+      const want = q.get('policy') ?? undefined;
+      await replayEnv(deps.revisions)?.recorder?.flush();
+      const matches = (d: Decision) => !want || d.policy === want || label(d) === want;
 
-    const summaries = new Map<
-      string,
-      PolicySummary & {
-        rules: Map<string, number>;
-        consumers: Map<string, number>;
-        routes: Map<string, number>;
-      }
-    >();
-    const summary = (name: string, shadowNow: boolean) => {
-      let s = summaries.get(name);
-      if (!s) {
-        s = {
-          policy: name,
-          shadowNow,
-          wouldDeny: 0,
-          byRule: [],
-          byConsumer: [],
-          byRoute: [],
-          examples: [],
-          rules: new Map(),
-          consumers: new Map(),
-          routes: new Map(),
-        };
-        summaries.set(name, s);
-      }
-      return s;
-    };
-    // Shadow instances of the active revision are listed even when they denied nothing.
-    const current = new Set<string>();
-    for (const p of deps.revisions.current.config.policies)
-      if (p.mode === 'shadow') {
-        const id = p.id ?? p.name;
-        const name = id === p.name ? p.name : `${p.name}#${id}`;
-        current.add(name);
-        if (!want || want === p.name || want === name) summary(name, true);
-      }
+      const summaries = new Map<
+        string,
+        PolicySummary & {
+          rules: Map<string, number>;
+          consumers: Map<string, number>;
+          routes: Map<string, number>;
+        }
+      >();
+      const summary = (name: string, shadowNow: boolean) => {
+        let s = summaries.get(name);
+        if (!s) {
+          s = {
+            policy: name,
+            shadowNow,
+            wouldDeny: 0,
+            byRule: [],
+            byConsumer: [],
+            byRoute: [],
+            examples: [],
+            rules: new Map(),
+            consumers: new Map(),
+            routes: new Map(),
+          };
+          summaries.set(name, s);
+        }
+        return s;
+      };
+      // Shadow instances of the active revision are listed even when they denied nothing.
+      const current = new Set<string>();
+      for (const p of deps.revisions.current.config.policies)
+        if (p.mode === 'shadow') {
+          const id = p.id ?? p.name;
+          const name = id === p.name ? p.name : `${p.name}#${id}`;
+          current.add(name);
+          if (!want || want === p.name || want === name) summary(name, true);
+        }
 
-    let afterId = 0;
-    let scanned = 0;
-    let truncated = false;
-    for (;;) {
-      const page = await deps.store.queryRequestLog({ ...range, wouldDeny: true, afterId, limit: PAGE });
-      for (const r of page) {
-        for (const d of r.decisions) {
-          if (d.outcome !== 'would_deny' || !matches(d)) continue;
-          const name = label(d);
-          const s = summary(name, current.has(name));
-          s.wouldDeny++;
-          inc(s.rules, d.rule ?? '-');
-          inc(s.consumers, r.consumer ?? '(anonymous)');
-          inc(s.routes, r.route ?? '(no route)');
-          if (s.examples.length < 5)
-            s.examples.push({
-              id: r.id,
-              time: new Date(r.ts).toISOString(),
-              method: r.method,
-              path: r.path,
-              consumer: r.consumer,
-              clientIp: r.clientIp,
-              rule: d.rule,
-              code: d.code,
-            });
+      let afterId = 0;
+      let scanned = 0;
+      let truncated = false;
+      for (;;) {
+        const page = await deps.store.queryRequestLog({ ...range, wouldDeny: true, afterId, limit: PAGE });
+        for (const r of page) {
+          for (const d of r.decisions) {
+            if (d.outcome !== 'would_deny' || !matches(d)) continue;
+            const name = label(d);
+            const s = summary(name, current.has(name));
+            s.wouldDeny++;
+            inc(s.rules, d.rule ?? '-');
+            inc(s.consumers, r.consumer ?? '(anonymous)');
+            inc(s.routes, r.route ?? '(no route)');
+            if (s.examples.length < 5)
+              s.examples.push({
+                id: r.id,
+                time: new Date(r.ts).toISOString(),
+                method: r.method,
+                path: r.path,
+                consumer: r.consumer,
+                clientIp: r.clientIp,
+                rule: d.rule,
+                code: d.code,
+              });
+          }
+        }
+        scanned += page.length;
+        if (page.length < PAGE) break;
+        afterId = page[page.length - 1].id;
+        if (scanned >= SCAN) {
+          truncated = true;
+          break;
         }
       }
-      scanned += page.length;
-      if (page.length < PAGE) break;
-      afterId = page[page.length - 1].id;
-      if (scanned >= SCAN) {
-        truncated = true;
-        break;
-      }
-    }
-    const requests = await deps.store.countRequestLog(range);
-    sendJson(res, 200, {
-      from: new Date(range.from).toISOString(),
-      to: new Date(range.to).toISOString(),
-      requests,
-      truncated,
-      policies: [...summaries.values()]
-        .sort((a, b) => b.wouldDeny - a.wouldDeny || a.policy.localeCompare(b.policy))
-        .map(({ rules, consumers, routes, ...s }) => ({
-          ...s,
-          byRule: top(rules),
-          byConsumer: top(consumers),
-          byRoute: top(routes),
-        })),
-    });
-  });
+      const requests = await deps.store.countRequestLog(range);
+      sendJson(res, 200, {
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        requests,
+        truncated,
+        policies: [...summaries.values()]
+          .sort((a, b) => b.wouldDeny - a.wouldDeny || a.policy.localeCompare(b.policy))
+          .map(({ rules, consumers, routes, ...s }) => ({
+            ...s,
+            byRule: top(rules),
+            byConsumer: top(consumers),
+            byRoute: top(routes),
+          })),
+      });
+    },
+    false,
+    op('What each shadow policy would have denied, by rule, consumer and route', {
+      ok: {
+        '200':
+          '`{from, to, requests, truncated, policies: [{policy, shadowNow, wouldDeny, byRule, byConsumer, byRoute, examples}]}`',
+      },
+      errors: { '400': 'A malformed range' },
+      query: {
+        policy: 'Only this policy (name, or `name#id`)',
+        since: 'How far back (default 1h)',
+        from: 'Start (ISO date or epoch ms), instead of since',
+        to: 'End (default now)',
+      },
+    }),
+  );
 };
 
 function inc(m: Map<string, number>, k: string): void {
