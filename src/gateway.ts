@@ -220,6 +220,7 @@ export class Gateway {
     await this.requestLog.stop();
     await this.revisions.close();
     await this.services.counters.close();
+    this.services.ipFeeds.close();
     await this.store.close();
     this.accessLog?.flush?.();
     this.logger.flush?.();
