@@ -71,4 +71,11 @@ describe('prompt-injection heuristics', () => {
     assert.ok(v.score >= 1);
     assert.equal(scoreInjection('How do I write a good system prompt?').score, 0);
   });
+
+  it('stays linear on a long encoded payload (regression: the decoded-text check backtracked quadratically)', () => {
+    // Quadratic, this took minutes at 1 MB; linear it is a fraction of a second (the test
+    // runner's timeout catches a regression, no timing is asserted here).
+    const blob = Buffer.from('x'.repeat(750_000)).toString('base64');
+    assert.equal(scoreInjection(`attachment: ${blob}`).score, 0);
+  });
 });

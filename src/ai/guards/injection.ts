@@ -283,7 +283,8 @@ export function decodedSegments(text: string, limit = 8): string[] {
   for (const m of text.matchAll(BASE64)) {
     if (out.length >= limit) break;
     const b = Buffer.from(m[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('latin1');
-    if (printable(b) && /[a-z]{3,} [a-z]{2,}/i.test(b)) out.push(b);
+    // Fixed-length: an unbounded run before the space would backtrack quadratically on long input.
+    if (printable(b) && /[a-z]{3} [a-z]{2}/i.test(b)) out.push(b);
   }
   for (const m of text.matchAll(HEX)) {
     if (out.length >= limit) break;
