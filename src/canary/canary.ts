@@ -147,6 +147,16 @@ export class Canary {
     this.timer = undefined;
   }
 
+  /** What audit events record of the canary when it ends: its slice, how long, both cohorts. */
+  outcome(now: number): Record<string, unknown> {
+    return {
+      slice: this.slice,
+      startedAt: new Date(this.startedAt).toISOString(),
+      runningSeconds: Math.round((now - this.startedAt) / 1000),
+      cohorts: { stable: this.total.stable.summary(), canary: this.total.canary.summary() },
+    };
+  }
+
   /** The side-by-side view of `GET /canary`. */
   view(now: number): object {
     return {

@@ -53,7 +53,7 @@ export function registerAuditCommands(program: Command): void {
         );
       else
         process.stdout.write(
-          `audit chain BROKEN at event ${r.id}: ${r.reason} (${r.events} events verified before it)\n`,
+          `audit chain BROKEN at event ${r.id}: ${r.reason} (${r.events} event${r.events === 1 ? '' : 's'} verified before it)\n`,
         );
       if (!r.ok) process.exit(1);
     });

@@ -37,15 +37,22 @@ export function registerProposalCommands(program: Command): void {
     .option('-m, --message <text>', 'why: recorded with the proposal and the revision')
     .option('--at <time>', 'activate at this ISO time once approved')
     .option('--canary-percent <n>', 'activate as a canary of this percent instead of an apply')
+    .option(
+      '--canary <json>',
+      'activate as a canary: the POST /canary fields as JSON (percent, group, sticky, rollback)',
+    )
     .option('--json', 'print JSON')
     .action(
-      async (file: string, o: AdminOpts & { message?: string; at?: string; canaryPercent?: string }) => {
+      async (
+        file: string,
+        o: AdminOpts & { message?: string; at?: string; canaryPercent?: string; canary?: string },
+      ) => {
         const config = parseConfigText(readFileSync(resolve(file), 'utf8'), file);
         const p = (await callAdmin(o, 'POST', '/proposals', {
           config,
           message: o.message,
           activateAt: o.at,
-          canary: o.canaryPercent ? { percent: Number(o.canaryPercent) } : undefined,
+          canary: canarySpec(o.canary, o.canaryPercent),
         })) as Proposal;
         if (o.json) return printJson(p);
         process.stdout.write(
@@ -91,4 +98,21 @@ export function registerProposalCommands(program: Command): void {
       })) as Proposal;
       process.stdout.write(`${line(p)}\n`);
     });
+}
+
+function canarySpec(
+  json: string | undefined,
+  percent: string | undefined,
+): Record<string, unknown> | undefined {
+  let spec: Record<string, unknown> | undefined;
+  if (json) {
+    try {
+      spec = JSON.parse(json);
+    } catch {
+      process.stderr.write('error: --canary is not valid JSON\n');
+      process.exit(1);
+    }
+  }
+  if (percent) spec = { ...spec, percent: Number(percent) };
+  return spec;
 }

@@ -35,9 +35,11 @@ export async function verifyAudit(store: Store, pageSize = 1000): Promise<ChainR
       events: count,
       id: head.id,
       reason:
-        head.id > lastId
-          ? `events ${lastId + 1} to ${head.id} are missing (the log ends before its recorded head)`
-          : 'the last event is not the recorded head',
+        head.id === lastId + 1
+          ? `event ${head.id} is missing (the log ends before its recorded head)`
+          : head.id > lastId
+            ? `events ${lastId + 1} to ${head.id} are missing (the log ends before its recorded head)`
+            : 'the last event is not the recorded head',
     };
   return { ok: true, events: count, head: count ? { id: lastId, hash: prev } : null };
 }
