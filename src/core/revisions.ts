@@ -52,6 +52,8 @@ export class Revisions {
   private cand: Canary | undefined;
   /** Called with each revision that becomes active (listener settings follow the config). */
   onActivate: ((rev: CompiledRevision) => void) | undefined = undefined;
+  /** Replaced revisions waiting for their policy cleanup. */
+  private readonly disposals = new Map<NodeJS.Timeout, CompiledRevision>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Services the live revision no longer uses, each with the timer that will close it. */
   private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
@@ -269,6 +271,12 @@ export class Revisions {
     if (this.cand) this.discard(this.cand.revision);
     this.cand = undefined;
     for (const t of this.retiring.values()) clearTimeout(t);
+    for (const [t, rev] of this.disposals) {
+      clearTimeout(t);
+      rev.dispose();
+    }
+    this.disposals.clear();
+    this.live?.dispose();
     const all = new Set<UpstreamService>(this.retiring.keys());
     for (const s of this.live?.services.values() ?? []) all.add(s);
     await Promise.allSettled([...all].map((s) => s.close()));
@@ -385,6 +393,13 @@ export class Revisions {
     }
     if (meta) this.deps.metrics.setActiveRevision(meta.id, meta.hash);
     if (!prev) return;
+    // The old revision's policy cleanup runs once requests still on it have drained.
+    const d = setTimeout(() => {
+      this.disposals.delete(d);
+      prev.dispose();
+    }, this.deps.drainMs ?? 60_000);
+    d.unref();
+    this.disposals.set(d, prev);
     const kept = new Set(next.services.values());
     for (const s of prev.services.values()) {
       if (kept.has(s) || this.retiring.has(s)) continue;
@@ -400,6 +415,7 @@ export class Revisions {
 
   /** Closes what a compile created and nothing else: live and draining services are shared. */
   private discard(c: CompiledRevision): void {
+    c.dispose();
     const keep = new Set([...(this.live?.services.values() ?? []), ...this.retiring.keys()]);
     for (const s of c.services.values()) if (!keep.has(s)) void s.close();
   }
