@@ -5,7 +5,7 @@
 //   npm run build && node bench/reqlog.mjs
 //
 // Env: BENCH_DURATION (s per measurement, default 5), BENCH_WARMUP (s, default 3), BENCH_ROUNDS
-// (default 3), BENCH_CONNECTIONS (default 32), BENCH_REPLAY_LIMIT (records replayed, default
+// (default 4), BENCH_CONNECTIONS (default 32), BENCH_REPLAY_LIMIT (records replayed, default
 // 50000). Both gateways discard their access log (bench/portcullis.mjs), so the difference is
 // the request log alone: the copy and queue on the request path, the batched SQLite writes
 // beside it.
@@ -18,7 +18,7 @@ const env = (name, dflt) => Number(process.env[name] ?? dflt);
 const S = {
   duration: env('BENCH_DURATION', 5),
   warmup: env('BENCH_WARMUP', 3),
-  rounds: env('BENCH_ROUNDS', 3),
+  rounds: env('BENCH_ROUNDS', 4),
   connections: env('BENCH_CONNECTIONS', 32),
   replayLimit: env('BENCH_REPLAY_LIMIT', 50_000),
 };
@@ -74,16 +74,21 @@ async function main() {
   try {
     for (const pc of [off, on]) await load.run({ ...job, url: pc.url, duration: S.warmup });
     const runs = { off: [], on: [] };
-    for (let r = 0; r < S.rounds; r++)
-      for (const [label, pc] of [
+    // Alternating, and in the opposite order every other round, so drift on a shared machine
+    // falls on both sides.
+    for (let r = 0; r < S.rounds; r++) {
+      const order = [
         ['off', off],
         ['on', on],
-      ]) {
+      ];
+      if (r % 2) order.reverse();
+      for (const [label, pc] of order) {
         const cpu0 = cpuSeconds(pc);
         const res = await load.run({ ...job, url: pc.url, duration: S.duration });
         const cpu = cpuSeconds(pc) - cpu0;
         runs[label].push({ ...res, cpuUs: res.total ? (cpu * 1e6) / res.total : Number.NaN });
       }
+    }
     const sum = (label) => ({
       rps: mean(runs[label].map((x) => x.rps)),
       p50: mean(runs[label].map((x) => x.latencyP50)),

@@ -34,6 +34,9 @@ export interface RecorderDeps {
   retentionEveryMs?: number;
 }
 
+/** Request bodies the queue may hold at once (32 MiB); records past it are kept without their body. */
+const MAX_QUEUED_BODY_BYTES = 32 * 1024 * 1024;
+
 /** A record waiting in the queue: the body is still the buffered bytes, masked at write time. */
 interface Pending extends RequestLogRecord {
   raw: Buffer | undefined;
@@ -48,6 +51,8 @@ interface Pending extends RequestLogRecord {
  */
 export class RequestRecorder {
   private queue: Pending[] = [];
+  /** Bytes of request bodies held by queued records. */
+  private queuedBodyBytes = 0;
   private writing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private retention: NodeJS.Timeout | undefined;
@@ -89,7 +94,15 @@ export class RequestRecorder {
       this.droppedFull.inc();
       return;
     }
-    this.queue.push(capture(s, x, req, ctx, status, ms));
+    const p = capture(s, x, req, ctx, status, ms);
+    if (p.raw) {
+      // Bodies held in the queue are bounded too: past the budget a record keeps its size only.
+      if (this.queuedBodyBytes + p.raw.length > MAX_QUEUED_BODY_BYTES) {
+        p.raw = undefined;
+        p.bodyTruncated = true;
+      } else this.queuedBodyBytes += p.raw.length;
+    }
+    this.queue.push(p);
     this.schedule();
   }
 
@@ -161,6 +174,7 @@ export class RequestRecorder {
   private async drain(): Promise<void> {
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.batchSize);
+      for (const p of batch) if (p.raw) this.queuedBodyBytes -= p.raw.length;
       const rows = batch.map(finalize);
       try {
         await this.deps.store.insertRequestLog(rows);
