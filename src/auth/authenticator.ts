@@ -139,3 +139,17 @@ export function authPolicy(
     });
   };
 }
+
+/**
+ * How many times a header was sent. Node keeps only the first `Authorization` and drops the
+ * rest silently; two different credentials in one request are an attack signal (which one does
+ * the upstream read?), so authentication refuses them.
+ */
+export function headerCount(ctx: PolicyContext, name: string): number {
+  const raw = ctx.request.rawHeaders;
+  if (!raw) return ctx.request.headers[name] === undefined ? 0 : 1;
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) n++;
+  return n;
+}

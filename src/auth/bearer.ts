@@ -6,6 +6,7 @@ import {
   type AuthResult,
   absent,
   fail,
+  headerCount,
   quoted,
 } from './authenticator.js';
 
@@ -74,6 +75,14 @@ export function bearerAuthenticator(
     async authenticate(ctx): Promise<AuthResult> {
       const h = ctx.request.headers.authorization;
       if (h === undefined) return absent(method);
+      if (headerCount(ctx, 'authorization') > 1)
+        return invalid(
+          fail(
+            'PCS_ERR_AUTH_INVALID_TOKEN',
+            'duplicate_authorization',
+            'Authorization header sent more than once',
+          ),
+        );
       const value = h.trim();
       if (value === '')
         return invalid(

@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Authenticator, absent, authPolicy, fail, quoted } from '../../auth/authenticator.js';
+import {
+  type Authenticator,
+  absent,
+  authPolicy,
+  fail,
+  headerCount,
+  quoted,
+} from '../../auth/authenticator.js';
 import { verifyPassword } from '../../auth/secrets.js';
 import { definePolicy, type PolicyDeps } from '../../core/policy.js';
 import { type BasicAuthConfig, BasicAuthSchema } from './schema.js';
@@ -16,6 +23,12 @@ export function basicAuthenticator(config: BasicAuthConfig, deps: PolicyDeps): A
     async authenticate(ctx) {
       const h = ctx.request.headers.authorization;
       if (h === undefined) return absent('basic-auth');
+      if (headerCount(ctx, 'authorization') > 1)
+        return fail(
+          'PCS_ERR_AUTH_INVALID_CREDENTIALS',
+          'duplicate_authorization',
+          'Authorization header sent more than once',
+        );
       const m = /^Basic[ \t]+([A-Za-z0-9+/]+=*)[ \t]*$/i.exec(h);
       if (!m) {
         if (/^basic\b/i.test(h.trim()) || h.trim() === '')
