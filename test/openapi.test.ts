@@ -10,6 +10,7 @@ import { importOpenApi } from '../src/openapi/import.js';
 import { PathMatcher, toRoutePath } from '../src/openapi/match.js';
 import { paramDef, parseQuery, readParam, REPEATED } from '../src/openapi/params.js';
 import { loadSpec, specVersion } from '../src/openapi/spec.js';
+import { compiled } from '../src/policies/request-validation/policy.js';
 
 const FIX = join(import.meta.dirname, 'fixtures', 'openapi');
 
@@ -37,6 +38,12 @@ describe('openapi: loading', () => {
     assert.throws(() => specVersion({ swagger: '2.0' }), /Swagger 2.0 is not supported/);
     assert.throws(() => specVersion({ openapi: '4.0.0' }), /OpenAPI 4.0.0 is not supported/);
     assert.throws(() => specVersion({}), /not an OpenAPI document/);
+  });
+  it('a revision with the same document reuses its compiled validators', async () => {
+    const doc = await loadSpec(join(FIX, 'shop-3.0.yaml'));
+    const a = compiled(doc, { basePath: '', responses: false });
+    assert.equal(compiled(structuredClone(doc), { basePath: '', responses: false }), a);
+    assert.notEqual(compiled(doc, { basePath: '/v1', responses: false }), a);
   });
   it('names the operation whose schema does not compile', () => {
     const doc = {

@@ -1,9 +1,13 @@
 import type { Ajv, ValidateFunction } from 'ajv';
-import { localSchema, openApiAjv } from './ajv.js';
+import { localSchema, openApiAjv, type Purpose } from './ajv.js';
 import { type BodyKind, bodyKind } from './body.js';
 import { PathMatcher } from './match.js';
 import { type ParamDef, paramDef } from './params.js';
 import { type OpenApiDoc, operations, resolveRef, specVersion } from './spec.js';
+
+interface Compiler {
+  compile(schema: object): ValidateFunction;
+}
 
 export interface CompiledMedia {
   type: string;
@@ -49,11 +53,22 @@ export interface CompileOptions {
  */
 export function compileSpec(doc: OpenApiDoc, opts: CompileOptions): CompiledSpec {
   const version = specVersion(doc);
-  let ajv: Partial<Record<'params' | 'body' | 'form' | 'response', Ajv>> = {};
-  const get = (p: 'params' | 'body' | 'form' | 'response') => {
-    ajv[p] ??= openApiAjv(version, p, doc);
-    return ajv[p];
-  };
+  let ajv: Partial<Record<Purpose, Ajv>> = {};
+  // Operations often share a schema (`$ref: '#/components/schemas/User'`, path-item
+  // parameters): each distinct one is compiled once per purpose.
+  let memo = new Map<string, ValidateFunction>();
+  const get = (p: Purpose): Compiler => ({
+    compile(schema: object) {
+      const key = `${p}\0${JSON.stringify(schema)}`;
+      let v = memo.get(key);
+      if (!v) {
+        ajv[p] ??= openApiAjv(version, p, doc);
+        v = ajv[p].compile(schema);
+        memo.set(key, v);
+      }
+      return v;
+    },
+  });
   const byPath = new Map<string, Map<string, CompiledOperation>>();
   let count = 0;
   for (const { path, method, op, item } of operations(doc)) {
@@ -74,6 +89,7 @@ export function compileSpec(doc: OpenApiDoc, opts: CompileOptions): CompiledSpec
     }
   }
   ajv = {};
+  memo = new Map();
   return { version, matcher: new PathMatcher(byPath), operations: count };
 }
 
@@ -86,7 +102,7 @@ function compileOperation(
   op: Record<string, unknown>,
   item: Record<string, unknown>,
   opts: CompileOptions,
-  ajv: (p: 'params' | 'body' | 'form' | 'response') => Ajv,
+  ajv: (p: Purpose) => Compiler,
 ): CompiledOperation {
   // Operation parameters override path-item parameters of the same name and location.
   const merged = new Map<string, Record<string, unknown>>();

@@ -1,8 +1,15 @@
+import { createHash } from 'node:crypto';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
 import { type Problem, problems } from '../../openapi/ajv.js';
 import { bodyKind, mediaType, parseForm, parseMultipart, pickMedia } from '../../openapi/body.js';
-import { type CompiledOperation, compileSpec, responseFor } from '../../openapi/compile.js';
+import {
+  type CompiledOperation,
+  type CompiledSpec,
+  type CompileOptions,
+  compileSpec,
+  responseFor,
+} from '../../openapi/compile.js';
 import { parseCookies, parseQuery, readParam, REPEATED } from '../../openapi/params.js';
 import type { OpenApiDoc } from '../../openapi/spec.js';
 import { RequestValidationSchema } from './schema.js';
@@ -22,6 +29,26 @@ function summary(list: Problem[], total: number): string {
 }
 
 /**
+ * Compiled documents of the last few revisions, by content: applying a revision that changes
+ * something else (a rate limit, a route) reuses the validators instead of compiling the whole
+ * document again. Validators are pure functions, safe to share between revisions.
+ */
+const COMPILED = new Map<string, CompiledSpec>();
+const KEEP = 4;
+
+export function compiled(doc: OpenApiDoc, opts: CompileOptions): CompiledSpec {
+  const key = createHash('sha256')
+    .update(JSON.stringify([doc, opts.basePath, opts.responses]))
+    .digest('hex');
+  let c = COMPILED.get(key);
+  if (c) COMPILED.delete(key);
+  else c = compileSpec(doc, opts);
+  COMPILED.set(key, c);
+  while (COMPILED.size > KEEP) COMPILED.delete(COMPILED.keys().next().value as string);
+  return c;
+}
+
+/**
  * Schema-first enforcement of an OpenAPI document: only documented operations, parameters
  * deserialised by their style and validated with coercion, bodies by media type, and
  * optionally upstream answers. Everything is compiled in `create`.
@@ -33,7 +60,7 @@ export const requestValidation = definePolicy({
   schema: RequestValidationSchema,
   priority: 50,
   create(config, deps) {
-    const spec = compileSpec(config.spec as unknown as OpenApiDoc, {
+    const spec = compiled(config.spec as unknown as OpenApiDoc, {
       basePath: config.basePath ?? '',
       responses: config.responses?.validate ?? false,
     });
