@@ -50,7 +50,10 @@ export function kindOf(path: string): AiCallKind {
 export async function aiCall(ctx: PolicyContext): Promise<AiCallState> {
   const have = ctx.state.get(KEY) as AiCallState | undefined;
   if (have) return have;
-  const kind = ctx.request.method === 'POST' ? kindOf(ctx.request.path) : 'other';
+  // Only AI routes (they have no `service`) carry AI calls: a budget or guard scoped globally
+  // must not read, count or refuse the JSON bodies of ordinary proxied routes.
+  const kind =
+    ctx.request.method === 'POST' && ctx.request.service === '' ? kindOf(ctx.request.path) : 'other';
   const s: AiCallState = {
     kind,
     body: undefined,
