@@ -3,10 +3,14 @@ import { authPolicy, type Authenticator } from '../../auth/authenticator.js';
 import { definePolicy, type PolicyDeps } from '../../core/policy.js';
 import { basicAuthenticator } from '../basic-auth/policy.js';
 import { BasicAuthSchema } from '../basic-auth/schema.js';
+import { hmacAuthenticator } from '../hmac-auth/policy.js';
+import { HmacAuthSchema } from '../hmac-auth/schema.js';
 import { issuerSpec, jwtAuthenticator } from '../jwt/policy.js';
 import { JwtSchema } from '../jwt/schema.js';
 import { keyAuthenticator } from '../key-auth/policy.js';
 import { KeyAuthSchema } from '../key-auth/schema.js';
+import { mtlsAuthenticator } from '../mtls-auth/policy.js';
+import { MtlsAuthSchema } from '../mtls-auth/schema.js';
 import { oauth2Introspection } from '../oauth2-introspection/policy.js';
 import { oidc } from '../oidc/policy.js';
 import { type MultiAuthConfig, MultiAuthSchema } from './schema.js';
@@ -57,6 +61,8 @@ function fromPolicy(mod: typeof oidc | typeof oauth2Introspection, method: strin
 const BUILDERS: Record<string, [object, Builder]> = {
   'key-auth': [KeyAuthSchema, (c, d) => keyAuthenticator(c, d)],
   'basic-auth': [BasicAuthSchema, (c, d) => basicAuthenticator(c, d)],
+  'hmac-auth': [HmacAuthSchema, (c, d) => hmacAuthenticator(c, d)],
+  'mtls-auth': [MtlsAuthSchema, (c, d) => mtlsAuthenticator(c, d)],
   jwt: [
     JwtSchema,
     (c: never, d) => {

@@ -6,7 +6,9 @@ export const MultiAuthSchema = T.Object(
       T.Object(
         {
           policy: T.Union(
-            ['key-auth', 'jwt', 'oidc', 'oauth2-introspection', 'basic-auth'].map((p) => T.Literal(p)),
+            ['key-auth', 'jwt', 'oidc', 'oauth2-introspection', 'basic-auth', 'hmac-auth', 'mtls-auth'].map(
+              (p) => T.Literal(p),
+            ),
             { description: 'The authentication policy.' },
           ),
           config: T.Record(T.String(), T.Unknown(), {
