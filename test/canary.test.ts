@@ -238,4 +238,19 @@ describe('canary through the gateway', () => {
     assert.deepEqual(Object.keys(view.cohorts.stable.denyRateByPolicy), ['key-auth@route:api']);
     assert.equal((await adminCall(g, 'POST', '/canary/abort')).status, 200);
   });
+  it('a rollback during a canary aborts the canary first (both audited)', async () => {
+    assert.equal(
+      (await adminCall(g, 'POST', '/canary', { config: config(failing.url), percent: 50 })).status,
+      201,
+    );
+    const r = await adminCall(g, 'POST', '/revisions/1/rollback');
+    assert.equal(r.status, 200);
+    assert.equal(g.gw.revisions.canary, undefined);
+    assert.equal(g.gw.revisions.active?.id, 1);
+    const [abort, rollback] = (await adminCall(g, 'GET', '/audit')).json.events.slice(-2);
+    assert.deepEqual(
+      [abort.action, abort.detail.reason, rollback.action],
+      ['canary.abort', 'rollback', 'revision.rollback'],
+    );
+  });
 });

@@ -217,6 +217,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
         if (m && m.route.def.name === route.def.name) {
           match = m;
           route = m.route;
+          x.service = route.def.service ?? '';
           x.revision = canary.revision.id;
           x.cohort = 'canary';
         }
