@@ -238,6 +238,22 @@ describe('request-validation: shadow, off and responses', () => {
     }
   });
 
+  it('unknownQuery: reject refuses undocumented query parameters', async () => {
+    const t = await startGateway(configFor(doc, up.url, 'enforce', { unknownQuery: 'reject' }));
+    try {
+      assert.equal((await call(`${t.url}/users?limit=5&filter[name]=x`)).status, 200);
+      const r = await call(`${t.url}/users?limit=5&role=admin`);
+      assert.equal(r.status, 400);
+      assert.match(r.json.error.message, /query\.role is not documented/);
+      assert.match(
+        (await call(`${t.url}/users/me?debug=1`)).json.error.message,
+        /query\.debug is not documented/,
+      );
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('undocumented: allow lets shadow APIs through with an event', async () => {
     const t = await startGateway(configFor(doc, up.url, 'enforce', { undocumented: 'allow' }));
     try {

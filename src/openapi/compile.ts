@@ -28,6 +28,8 @@ export interface CompiledOperation {
   /** `operationId`, or `GET /users/{id}`: names the rule in decisions. */
   id: string;
   params: ParamDef[];
+  /** Whether a query key is documented (names, exploded object properties, `deepObject[...]`). */
+  knownQuery(key: string): boolean;
   validateParams?: ValidateFunction;
   body?: { required: boolean; content: Map<string, CompiledMedia> };
   /** By status (`200`, `2XX`, `default`); only when response validation is on. */
@@ -172,7 +174,16 @@ function compileOperation(
       responses.set(status.toUpperCase(), { content, requiredHeaders });
     }
   }
-  return { method: method.toUpperCase(), template, id, params, validateParams, body, responses };
+  const names = new Set<string>();
+  const deep: string[] = [];
+  for (const d of params) {
+    if (d.in !== 'query') continue;
+    names.add(d.name);
+    if (d.style === 'deepObject') deep.push(`${d.name}[`);
+    else if (d.shape === 'object' && d.explode) for (const p of d.props) names.add(p);
+  }
+  const knownQuery = (key: string) => names.has(key) || deep.some((p) => key.startsWith(p));
+  return { method: method.toUpperCase(), template, id, params, knownQuery, validateParams, body, responses };
 }
 
 /** The documented response for a status: exact, then `2XX`, then `default`. */

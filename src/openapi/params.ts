@@ -114,7 +114,7 @@ export const REPEATED = Symbol('repeated');
 
 export interface RawRequest {
   pathParams: Record<string, string>;
-  query: Map<string, string[]>;
+  query: ReadonlyMap<string, string[]>;
   headers: IncomingHttpHeaders;
   cookies: Map<string, string[]>;
 }

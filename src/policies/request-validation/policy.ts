@@ -15,6 +15,8 @@ import type { OpenApiDoc } from '../../openapi/spec.js';
 import { RequestValidationSchema } from './schema.js';
 
 const LOCATIONS = ['path', 'query', 'header', 'cookie'] as const;
+const EMPTY: ReadonlyMap<string, string[]> = new Map();
+const clean = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 
 function hasBody(h: PolicyContext['request']['headers']): boolean {
   const cl = h['content-length'];
@@ -67,6 +69,7 @@ export const requestValidation = definePolicy({
     const maxErrors = config.maxErrors ?? 5;
     const rejectUndocumented = (config.undocumented ?? 'reject') === 'reject';
     const validateBody = config.validateBody ?? true;
+    const rejectUnknownQuery = config.unknownQuery === 'reject';
     const block = config.responses?.block ?? false;
     const stateKey = `request-validation#${deps.instance?.id ?? 'request-validation'}@${deps.instance?.scope ?? ''}`;
     const invalid = deps.metrics.counter(
@@ -153,10 +156,15 @@ export const requestValidation = definePolicy({
         const { op } = found;
         ctx.state.set(stateKey, op);
         const out: Problem[] = [];
+        const query = r.rawQuery ? parseQuery(r.rawQuery) : EMPTY;
+        if (rejectUnknownQuery)
+          for (const key of query.keys())
+            if (!op.knownQuery(key))
+              out.push({ location: `query.${clean(key)}`, message: 'is not documented' });
         if (op.params.length) {
           const raw = {
             pathParams: found.params,
-            query: parseQuery(r.rawQuery),
+            query,
             headers: r.headers,
             cookies: parseCookies(r.headers.cookie),
           };

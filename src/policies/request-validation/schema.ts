@@ -22,6 +22,11 @@ export const RequestValidationSchema = T.Object(
       description:
         'Read and validate request bodies (JSON, urlencoded and multipart forms, text). XML is never parsed.',
     }),
+    unknownQuery: T.Union([T.Literal('allow'), T.Literal('reject')], {
+      default: 'allow',
+      description:
+        '`reject`: a query parameter the operation does not document is a 400 (`query.debug is not documented`), closing mass assignment through the query string. `allow`: it is passed on.',
+    }),
     maxErrors: T.Integer({
       minimum: 1,
       maximum: 50,
