@@ -217,6 +217,7 @@ function fail(err: unknown): never {
 registerCredentialCommands(program);
 (await import('./bans.js')).registerBanCommands(program);
 (await import('./replay.js')).registerReplayCommand(program);
+(await import('./import-openapi.js')).registerImportOpenApiCommand(program);
 (await import('./audit.js')).registerAuditCommands(program);
 (await import('./canary.js')).registerCanaryCommands(program);
 (await import('./proposals.js')).registerProposalCommands(program);
