@@ -20,6 +20,9 @@ import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
 import { waf } from './waf/policy.js';
+import { requestValidation } from './request-validation/policy.js';
+import { botDetection } from './bot-detection/policy.js';
+import { anomalyDetection } from './anomaly-detection/policy.js';
 import { acl } from './acl/policy.js';
 import { scopes } from './scopes/policy.js';
 import { rbac } from './rbac/policy.js';
@@ -42,6 +45,9 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   multiAuth,
   stepUp,
   rateLimit,
+  requestValidation,
+  botDetection,
+  anomalyDetection,
   waf,
   concurrencyLimit,
   aiBudget,
