@@ -174,6 +174,9 @@ describe('openapi: import', () => {
     assert.match(first.stdout, /7 routes, request-validation policy 'openapi-shop'/);
     const written = parse(readFileSync(out, 'utf8'));
     assert.equal(written.services[0].name, 'shop');
+    const valid = await cli(['validate', out]);
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.match(valid.stdout, /valid/);
 
     writeFileSync(
       spec,
