@@ -181,8 +181,10 @@ export class SqliteStore implements Store {
           actor: e.actor,
           action: e.action,
           target: e.target,
-          beforeHash: e.beforeHash ?? null,
-          afterHash: e.afterHash ?? null,
+          // An event that does not change the revision (a key issued, a consumer deleted) records
+          // the revision active when it happened, as both hashes.
+          beforeHash: e.beforeHash === undefined ? this.activeHash() : e.beforeHash,
+          afterHash: e.afterHash === undefined ? this.activeHash() : e.afterHash,
           detail: e.detail ?? {},
           prevHash: last?.hash ?? GENESIS_HASH,
         };
@@ -229,6 +231,15 @@ export class SqliteStore implements Store {
       prevHash: r.prev_hash,
       hash: r.hash,
     }));
+  }
+
+  private activeHash(): string | null {
+    const row = this.db
+      .prepare(
+        "SELECT r.hash FROM revisions r JOIN state s ON s.key = 'active_revision' AND r.id = CAST(s.value AS INTEGER)",
+      )
+      .get() as { hash: string } | undefined;
+    return row?.hash ?? null;
   }
 
   async auditHead(): Promise<{ id: number; hash: string } | undefined> {
