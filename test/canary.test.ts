@@ -253,4 +253,26 @@ describe('canary through the gateway', () => {
       ['canary.abort', 'rollback', 'revision.rollback'],
     );
   });
+  it('a restart ends a running canary: all traffic on stable, closed in the audit log', async () => {
+    const one = await startGateway(config(stableUp.url));
+    const dataDir = one.dataDir;
+    assert.equal(
+      (await adminCall(one, 'POST', '/canary', { config: config(canaryUp.url), percent: 100 })).status,
+      201,
+    );
+    assert.equal((await call(`${one.url}/api`)).text, 'canary');
+    await one.stop();
+    const two = await startGateway(undefined, { dataDir });
+    try {
+      assert.equal((await call(`${two.url}/api`)).text, 'stable');
+      assert.equal((await adminCall(two, 'GET', '/canary')).json.canary, null);
+      const ev = (await adminCall(two, 'GET', '/audit')).json.events.at(-1);
+      assert.deepEqual(
+        [ev.actor, ev.action, ev.target, ev.detail.reason],
+        ['startup', 'canary.abort', 'revision/2', 'the gateway restarted while the canary ran'],
+      );
+    } finally {
+      await two.stop();
+    }
+  });
 });

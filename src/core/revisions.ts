@@ -114,6 +114,7 @@ export class Revisions {
         s.start();
       }
       this.cand = c;
+      await this.deps.store.setState('canary', JSON.stringify({ id, hash: compiled.hash }));
       c.startTimer(() => void this.evaluateCanary().catch(() => undefined));
       await this.deps.store.appendAudit({
         actor: opts.author,
@@ -142,6 +143,7 @@ export class Revisions {
       await this.deps.store.setActiveRevisionId(c.meta.id);
       this.cand = undefined;
       c.stop();
+      await this.deps.store.setState('canary', null);
       this.swap(c.revision, c.meta);
       await this.deps.store.appendAudit({
         actor: author,
@@ -200,6 +202,7 @@ export class Revisions {
     this.cand = undefined;
     c.stop();
     this.discard(c.revision);
+    await this.deps.store.setState('canary', null);
     await this.deps.store.appendAudit({
       actor,
       action,
@@ -228,8 +231,30 @@ export class Revisions {
         );
       }
     }
+    await this.closeStaleCanary();
     if (boot) await this.apply(boot.config, { author: boot.author, message: boot.message });
     if (!this.live) this.swap(this.compile(EMPTY, 0), undefined);
+  }
+
+  /**
+   * A canary is process state: after a restart every request is on the stable revision again.
+   * One that was running when the gateway stopped is closed in the audit log, not resumed (a
+   * canary that crashed the gateway must not crash it again).
+   */
+  private async closeStaleCanary(): Promise<void> {
+    const stale = await this.deps.store.getState('canary');
+    if (!stale) return;
+    const { id, hash } = JSON.parse(stale) as { id: number; hash: string };
+    await this.deps.store.appendAudit({
+      actor: 'startup',
+      action: 'canary.abort',
+      target: `revision/${id}`,
+      beforeHash: hash,
+      afterHash: this.meta?.hash ?? null,
+      detail: { reason: 'the gateway restarted while the canary ran' },
+    });
+    await this.deps.store.setState('canary', null);
+    this.deps.logger.warn({ revision: id }, 'a canary was running when the gateway stopped: ended');
   }
 
   apply(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {

@@ -233,6 +233,23 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async getState(key: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT value FROM state WHERE key = ?').get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  async setState(key: string, value: string | null): Promise<void> {
+    if (value === null) this.db.prepare('DELETE FROM state WHERE key = ?').run(key);
+    else
+      this.db
+        .prepare(
+          'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+        )
+        .run(key, value);
+  }
+
   private activeHash(): string | null {
     const row = this.db
       .prepare(

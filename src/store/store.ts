@@ -88,6 +88,11 @@ export interface Store {
   /** Appends to the hash-chained audit log. */
   appendAudit(e: NewAuditEvent): Promise<AuditEvent>;
   listAudit(opts?: { limit?: number; afterId?: number }): Promise<AuditEvent[]>;
+  /** A small named value beside the data (`canary`: the running canary, to close it after a restart). */
+  getState(key: string): Promise<string | undefined>;
+  /** Sets a named value; `null` deletes it. */
+  setState(key: string, value: string | null): Promise<void>;
+
   /** The last event appended, as recorded beside the log (detects a deleted tail). */
   auditHead(): Promise<{ id: number; hash: string } | undefined>;
 
