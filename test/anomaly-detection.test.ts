@@ -97,10 +97,7 @@ describe('anomaly-detection through the gateway', () => {
     try {
       await learn(t, clock, ['10.0.0.1', '10.0.0.2']);
       // Baseline 3 per window: the limit is max(3 + 3·0, 3·3, 5) = 9.
-      assert.deepEqual(
-        await send(t, '10.0.0.1', times(10, '/a')),
-        Array(10).fill(200),
-      );
+      assert.deepEqual(await send(t, '10.0.0.1', times(10, '/a')), Array(10).fill(200));
       const [ev] = events(t);
       assert.equal(ev.subject, 'ip:10.0.0.1');
       assert.deepEqual(
