@@ -17,7 +17,7 @@ import { policyServices } from './core/services.js';
 import type { CounterStore } from './counters/counter-store.js';
 import { RedisCounterStore } from './counters/redis.js';
 import { Revisions } from './core/revisions.js';
-import { createAccessLog, createLogger, type LogSink } from './observability/logger.js';
+import { type AccessLog, createAccessLog, createLogger, type LogSink } from './observability/logger.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { policyRegistry } from './policies/index.js';
 import {
@@ -84,7 +84,7 @@ export class Gateway {
   /** Proposed revisions waiting for a second admin (src/approvals). */
   readonly approvals: Approvals;
   private data: Server | undefined;
-  private accessLog: Logger | undefined;
+  private accessLog: AccessLog | undefined;
   private dataTls: Server | undefined;
   /** The HTTPS listener's port, once started with `tls`. */
   httpsPort: number | undefined;
@@ -222,7 +222,7 @@ export class Gateway {
     await this.services.counters.close();
     this.services.ipFeeds.close();
     await this.store.close();
-    this.accessLog?.flush?.();
+    this.accessLog?.flush();
     this.logger.flush?.();
   }
 }

@@ -16,8 +16,34 @@ export function createLogger(opts: { level?: string; sink?: LogSink } = {}): Log
   );
 }
 
-/** The access log: one JSON line per request. */
-export function createAccessLog(opts: { sink?: LogSink; path?: string } = {}): Logger {
+/**
+ * The access log: one JSON line per request, written straight to pino's destination
+ * (sonic-boom, batched 4 KiB or every second). It is the hottest log in the gateway and its
+ * records have a fixed, flat shape, so it skips pino's field-by-field serialisation and its
+ * level machinery: one JSON.stringify per request. Lines keep pino's `level` and ISO `time`.
+ */
+export class AccessLog {
+  constructor(private readonly dest: DestinationStream & { flushSync?(): void; flush?(): void }) {}
+
+  info(record: Record<string, unknown>): void {
+    // `time` first, as pino writes it; undefined fields are left out by JSON.stringify.
+    const body = JSON.stringify(record);
+    const time = new Date().toISOString();
+    this.dest.write(
+      body.length > 2 ? `{"level":30,"time":"${time}",${body.slice(1)}\n` : `{"level":30,"time":"${time}"}\n`,
+    );
+  }
+
+  flush(): void {
+    try {
+      this.dest.flushSync?.();
+    } catch {
+      this.dest.flush?.();
+    }
+  }
+}
+
+export function createAccessLog(opts: { sink?: LogSink; path?: string } = {}): AccessLog {
   // Lines are batched (4 KiB, or every second) rather than written one syscall each; the
   // gateway flushes on stop, so only a crash can lose the last second of lines.
   const dest =
@@ -29,7 +55,7 @@ export function createAccessLog(opts: { sink?: LogSink; path?: string } = {}): L
       minLength: 4096,
       periodicFlush: 1000,
     } as never);
-  return pino({ base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
+  return new AccessLog(dest as DestinationStream);
 }
 
 /** A sink that keeps parsed lines in memory, for tests and the console's live tail. */

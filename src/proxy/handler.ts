@@ -10,6 +10,7 @@ import { PHASE_INDEX, FIRST_CONSUMER_PHASE } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
 import { clientIpFrom } from '../net/client-ip.js';
 import { normalizeIp, parseIp } from '../net/ip.js';
+import type { AccessLog } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestRecorder } from '../reqlog/recorder.js';
 import type { Canary } from '../canary/canary.js';
@@ -26,7 +27,7 @@ export interface HandlerDeps {
   current(): CompiledRevision;
   clock: Clock;
   logger: Logger;
-  accessLog: Logger;
+  accessLog: AccessLog;
   metrics: GatewayMetrics;
   protocol: 'http' | 'https';
   random?: () => number;
@@ -193,6 +194,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       rawQuery,
       host,
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
       clientIp: peerTrusted ? clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies) : peer,
       remoteAddress: peer,
       protocol,

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer, type ServerOptions as TlsServerOptio
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { errorBody, ERRORS, type ErrorCode } from '../core/errors.js';
+import type { AccessLog } from '../observability/logger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { createHandler, type HandlerDeps } from './handler.js';
 
@@ -77,7 +78,7 @@ function clientError(
   socket: Socket,
   metrics: GatewayMetrics,
   logger: Logger,
-  accessLog: Logger,
+  accessLog: AccessLog,
 ): void {
   let code: ErrorCode = 'PCS_ERR_BAD_REQUEST';
   let kind = 'malformed';
