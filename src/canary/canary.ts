@@ -3,7 +3,7 @@ import type { CompiledRevision } from '../core/compile.js';
 import type { Consumer } from '../core/context.js';
 import type { Decision } from '../core/policy.js';
 import type { RevisionMeta } from '../store/store.js';
-import { inSlice } from './hash.js';
+import { bucketer } from './hash.js';
 import { type CohortSummary, CohortStats } from './stats.js';
 
 export type Cohort = 'stable' | 'canary';
@@ -59,6 +59,8 @@ export class Canary {
   private breachStart: number | undefined;
   lastEvaluation: Evaluation | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** The stable bucket of a caller's key, salted by the candidate's hash. */
+  private readonly bucket: (key: string) => number;
 
   constructor(
     readonly revision: CompiledRevision,
@@ -69,7 +71,9 @@ export class Canary {
     readonly author: string,
     /** The stable revision's hash when the canary started. */
     readonly baseHash: string | null,
-  ) {}
+  ) {
+    this.bucket = bucketer(revision.hash);
+  }
 
   get group(): string | undefined {
     return this.slice.group;
@@ -89,7 +93,7 @@ export class Canary {
         }
       }
     }
-    return inSlice(key, this.revision.hash, percent);
+    return this.bucket(key) < Math.round(percent * 100);
   }
 
   /** Group mode: whether the authenticated consumer belongs to the canary group. */

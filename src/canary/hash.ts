@@ -8,19 +8,34 @@ export const BUCKETS = 10_000;
  * slice for each canary.
  */
 export function bucketOf(key: string, salt: string): number {
-  let h = 0x811c9dc5;
-  const s = `${salt}\u0000${key}`;
+  return bucketer(salt)(key);
+}
+
+/**
+ * `bucketOf` with the salt hashed once: the per-request cost is the key's characters only. A
+ * canary keeps one for its candidate hash.
+ */
+export function bucketer(salt: string): (key: string) => number {
+  let seed = 0x811c9dc5;
+  const s = `${salt}\u0000`;
   for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+    seed ^= s.charCodeAt(i);
+    seed = Math.imul(seed, 0x01000193);
   }
-  // A final avalanche (murmur3 fmix32): FNV alone leaves the low bits poorly mixed for short keys.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) % BUCKETS;
+  return function bucket(key: string): number {
+    let h = seed;
+    for (let i = 0; i < key.length; i++) {
+      h ^= key.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    // A final avalanche (murmur3 fmix32): FNV alone leaves the low bits poorly mixed for short keys.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return (h >>> 0) % BUCKETS;
+  };
 }
 
 /** True when the key falls in the first `percent` of the buckets. */
