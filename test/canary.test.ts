@@ -275,4 +275,28 @@ describe('canary through the gateway', () => {
       await two.stop();
     }
   });
+  it('requests in flight on the canary finish after an abort (its upstream pools drain)', async () => {
+    const slow = await startUpstream((_q, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('slow canary');
+      }, 300);
+    });
+    const one = await startGateway(config(stableUp.url), { drainMs: 5000 });
+    try {
+      assert.equal(
+        (await adminCall(one, 'POST', '/canary', { config: config(slow.url), percent: 100 })).status,
+        201,
+      );
+      const inflight = call(`${one.url}/api`);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await adminCall(one, 'POST', '/canary/abort')).status, 200);
+      const r = await inflight;
+      assert.deepEqual([r.status, r.text], [200, 'slow canary']);
+      assert.equal((await call(`${one.url}/api`)).text, 'stable');
+    } finally {
+      await one.stop();
+      await slow.close();
+    }
+  });
 });
