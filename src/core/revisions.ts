@@ -50,6 +50,8 @@ export class Revisions {
   private meta: RevisionMeta | undefined;
   /** A candidate revision live for a slice of traffic beside `live` (src/canary). */
   private cand: Canary | undefined;
+  /** Ended canaries, closed once the requests still running on them have drained. */
+  private readonly ended = new Map<NodeJS.Timeout, CompiledRevision>();
   /** Called with each revision that becomes active (listener settings follow the config). */
   onActivate: ((rev: CompiledRevision) => void) | undefined = undefined;
   /** Replaced revisions waiting for their policy cleanup. */
@@ -201,7 +203,13 @@ export class Revisions {
   ): Promise<void> {
     this.cand = undefined;
     c.stop();
-    this.discard(c.revision);
+    // Like a replaced revision: requests still on the canary finish on it, then it is closed.
+    const t = setTimeout(() => {
+      this.ended.delete(t);
+      this.discard(c.revision);
+    }, this.deps.drainMs ?? 60_000);
+    t.unref();
+    this.ended.set(t, c.revision);
     await this.deps.store.setState('canary', null);
     await this.deps.store.appendAudit({
       actor,
@@ -295,6 +303,11 @@ export class Revisions {
     this.cand?.stop();
     if (this.cand) this.discard(this.cand.revision);
     this.cand = undefined;
+    for (const [t, rev] of this.ended) {
+      clearTimeout(t);
+      this.discard(rev);
+    }
+    this.ended.clear();
     for (const t of this.retiring.values()) clearTimeout(t);
     for (const [t, rev] of this.disposals) {
       clearTimeout(t);
