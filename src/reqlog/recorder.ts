@@ -68,7 +68,7 @@ export class RequestRecorder {
     this.batchSize = deps.batchSize ?? 500;
     this.dropped = deps.metrics.counter(
       'portcullis_request_log_dropped_total',
-      'Request-log records not written: queue_full (the writer fell behind) or write_error.',
+      'Request-log records not written: queue_full (the writer fell behind), write_error, or error (a record could not be made).',
       ['reason'],
     );
     this.droppedFull = this.dropped.labels('queue_full');
@@ -94,7 +94,15 @@ export class RequestRecorder {
       this.droppedFull.inc();
       return;
     }
-    const p = capture(s, x, req, ctx, status, ms);
+    let p: Pending;
+    try {
+      p = capture(s, x, req, ctx, status, ms);
+    } catch (err) {
+      // The answer and the access log must never suffer from the request log.
+      this.dropped.labels('error').inc();
+      this.warn(err, 1);
+      return;
+    }
     if (p.raw) {
       // Bodies held in the queue are bounded too: past the budget a record keeps its size only.
       if (this.queuedBodyBytes + p.raw.length > MAX_QUEUED_BODY_BYTES) {
@@ -104,6 +112,14 @@ export class RequestRecorder {
     }
     this.queue.push(p);
     this.schedule();
+  }
+
+  /** Logs dropped records at most every 10 s. */
+  private warn(err: unknown, rows: number): void {
+    const now = this.deps.clock.monotonic();
+    if (this.lastWarn !== 0 && now - this.lastWarn < 10_000) return;
+    this.lastWarn = now;
+    this.deps.logger.warn({ err: String(err), rows }, 'request log: records dropped');
   }
 
   /** Starts background retention. */
@@ -175,20 +191,13 @@ export class RequestRecorder {
     while (this.queue.length) {
       const batch = this.queue.splice(0, this.batchSize);
       for (const p of batch) if (p.raw) this.queuedBodyBytes -= p.raw.length;
-      const rows = batch.map(finalize);
       try {
+        const rows = batch.map(finalize);
         await this.deps.store.insertRequestLog(rows);
         this.written.inc(rows.length);
       } catch (err) {
-        this.dropped.labels('write_error').inc(rows.length);
-        const now = this.deps.clock.monotonic();
-        if (now - this.lastWarn > 10_000 || this.lastWarn === 0) {
-          this.lastWarn = now;
-          this.deps.logger.warn(
-            { err: String(err), rows: rows.length },
-            'request log: write failed; records dropped',
-          );
-        }
+        this.dropped.labels('write_error').inc(batch.length);
+        this.warn(err, batch.length);
       }
     }
   }
