@@ -173,4 +173,21 @@ describe('approvals: four-eyes changes to security policies', () => {
     );
     for (const e of ev) assert.match(`${e.beforeHash} ${e.afterHash}`, /^[0-9a-f]{64} [0-9a-f]{64}$/);
   });
+  it('an approved proposal with `canary` starts a canary instead of an apply', async () => {
+    const before = g.gw.revisions.active?.id;
+    const p = await as('alice', 'POST', '/proposals', {
+      config: base(up.url, [], ['/hello']),
+      canary: { percent: 100, sticky: 'ip' },
+    });
+    assert.equal(p.status, 201, p.text);
+    const a = await as('bob', 'POST', `/proposals/${p.json.id}/approve`);
+    assert.equal(a.json.status, 'applied');
+    assert.equal(g.gw.revisions.active?.id, before);
+    assert.equal(g.gw.revisions.canary?.meta.id, a.json.revisionId);
+    assert.equal(await hello(), 200);
+    assert.equal((await as('bob', 'POST', '/canary/abort')).status, 200);
+    assert.equal(await hello(), 403);
+    const bad = await as('alice', 'POST', '/proposals', { config: base(up.url), canary: { percent: 0 } });
+    assert.equal(bad.status, 400);
+  });
 });
