@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalise, scoreInjection } from '../src/ai/guards/injection.js';
 import { builtinDetectors, ibanValid, luhn, PII_KINDS, scanPii } from '../src/ai/guards/pii.js';
-import { unsafePattern } from '../src/ai/guards/safe-regex.js';
+import { compileGuardPattern, unsafePattern } from '../src/ai/guards/safe-regex.js';
 
 describe('guard pattern safety', () => {
   it('accepts ordinary patterns', () => {
@@ -23,7 +23,30 @@ describe('guard pattern safety', () => {
     assert.match(unsafePattern('(?:\\w*x)*y', 'i')!, /nested quantifiers/);
     assert.match(unsafePattern('([a-z]{2,}\\s?){3,}', 'i')!, /nested quantifiers/);
     assert.match(unsafePattern('(a|aa)+b', 'i')!, /alternatives/);
+    assert.match(unsafePattern('(\\w|\\d)+$', 'i')!, /alternatives/);
     assert.match(unsafePattern('(?=a+)+', 'i')!, /lookarounds/);
+  });
+});
+
+describe('guard patterns on the linear-time matcher', () => {
+  it('matches anywhere, case-insensitively, and replaces by UTF-16 position', () => {
+    const p = compileGuardPattern('EMP-\\d{6}', 'custom/0/pattern');
+    assert.equal(p.test('id emp-123456'), true);
+    assert.equal(
+      p.replace('😀 EMP-123456, EMP-654321!', (m) => `<${m.length}>`),
+      '😀 <10>, <10>!',
+    );
+  });
+
+  it('refuses what RE2 cannot run, naming the field', () => {
+    assert.throws(
+      () => compileGuardPattern('secret(?=\\d)', 'regex/2/pattern'),
+      (e: Error & { path?: string }) => e.path === 'regex/2/pattern' && /RE2/.test(e.message),
+    );
+  });
+
+  it('stays linear where V8 backtracks polynomially (\\w+@ on 1 MB of letters took minutes)', () => {
+    assert.equal(compileGuardPattern('\\w+@', 'p').test('a'.repeat(1_000_000)), false);
   });
 });
 

@@ -10,7 +10,7 @@ export interface InjectionRule {
   /** What the rule looks for, for docs and logs. */
   technique: 'override' | 'jailbreak' | 'exfiltration' | 'delimiter' | 'encoded' | 'authority';
   weight: number;
-  re: RegExp;
+  re: { test(text: string): boolean };
 }
 
 // A short gap inside one sentence: up to `n` characters without a full stop or new line.

@@ -6,9 +6,11 @@
 export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'ssn', 'uk-nino'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 
+import { type GuardPattern, nativePattern } from './safe-regex.js';
+
 export interface Detector {
   name: string;
-  re: RegExp;
+  re: GuardPattern;
   valid?: (match: string) => boolean;
   replacement: string;
 }
@@ -46,7 +48,7 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 // 3-2-4 digits is the shape of a US SSN (valid or not), not of a phone number.
 const SSN_SHAPE = /^\d{3}-\d{2}-\d{4}$/;
 
-const BUILTIN: Record<PiiKind, Omit<Detector, 'replacement'>> = {
+const BUILTIN: Record<PiiKind, { name: string; re: RegExp; valid?: (m: string) => boolean }> = {
   email: { name: 'email', re: /[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}\b/g },
   card: {
     name: 'card',
@@ -84,6 +86,7 @@ const ORDER: PiiKind[] = ['card', 'iban', 'ssn', 'uk-nino', 'email', 'phone'];
 export function builtinDetectors(kinds: readonly PiiKind[], replacement: string): Detector[] {
   return ORDER.filter((k) => kinds.includes(k)).map((k) => ({
     ...BUILTIN[k],
+    re: nativePattern(BUILTIN[k].re),
     replacement: replacement.replaceAll('{type}', k.toUpperCase()),
   }));
 }
@@ -101,9 +104,8 @@ export function scanPii(text: string, detectors: readonly Detector[]): PiiFindin
   const kinds: string[] = [];
   let out = text;
   for (const d of detectors) {
-    d.re.lastIndex = 0;
     let hit = false;
-    out = out.replace(d.re, (m) => {
+    out = d.re.replace(out, (m) => {
       if (d.valid && !d.valid(m)) return m;
       hit = true;
       return d.replacement;

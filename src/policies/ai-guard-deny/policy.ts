@@ -57,7 +57,7 @@ export const aiGuardDeny = definePolicy({
       });
     }
     config.patterns.forEach((p, i) => {
-      const re = compileGuardPattern(p.pattern, 'i', `patterns/${i}/pattern`);
+      const re = compileGuardPattern(p.pattern, `patterns/${i}/pattern`);
       matchers.push({ rule: `pattern:${p.name}`, test: (t) => re.test(t) });
     });
     const roles = new Set(config.roles);

@@ -30,7 +30,7 @@ export const aiGuardInjection = definePolicy({
       id: `custom.${r.id}`,
       technique: 'override',
       weight: r.weight,
-      re: compileGuardPattern(r.pattern, 'i', `rules/${i}/pattern`),
+      re: compileGuardPattern(r.pattern, `rules/${i}/pattern`),
     }));
     const rules = [...INJECTION_RULES.filter((r) => !config.disabledRules.includes(r.id)), ...own];
     const roles = new Set(config.roles);

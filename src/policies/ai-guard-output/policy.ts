@@ -34,7 +34,7 @@ export const aiGuardOutput = definePolicy({
   create(config, deps) {
     const rules = config.regex.map((r, i) => ({
       ...r,
-      re: compileGuardPattern(r.pattern, 'gi', `regex/${i}/pattern`),
+      re: compileGuardPattern(r.pattern, `regex/${i}/pattern`),
     }));
     const validate = config.jsonSchema ? compileSchema(config.jsonSchema) : undefined;
     const signals = guardSignals('ai-guard-output', deps);
@@ -49,9 +49,8 @@ export const aiGuardOutput = definePolicy({
       if (config.maxChars !== undefined && text.length > config.maxChars)
         return blocked('max-chars', `${text.length} > ${config.maxChars}`);
       for (const r of rules) {
-        r.re.lastIndex = 0;
         if (r.action === 'redact') {
-          const next = text.replace(r.re, r.replacement);
+          const next = r.re.replace(text, () => r.replacement);
           if (next !== text) {
             signals.matched('output', `redact:${r.name}`);
             redacted.push(r.name);

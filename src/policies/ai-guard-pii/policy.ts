@@ -21,7 +21,7 @@ export const aiGuardPii = definePolicy({
   create(config, deps) {
     const own: Detector[] = config.custom.map((c, i) => ({
       name: c.name,
-      re: compileGuardPattern(c.pattern, 'gi', `custom/${i}/pattern`),
+      re: compileGuardPattern(c.pattern, `custom/${i}/pattern`),
       replacement: c.replacement ?? config.replacement.replaceAll('{type}', c.name.toUpperCase()),
     }));
     const detectors = [...own, ...builtinDetectors(config.detect, config.replacement)];
