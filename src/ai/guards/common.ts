@@ -18,7 +18,7 @@ export const patternSchema = (description: string) =>
   T.String({
     minLength: 1,
     maxLength: 1000,
-    description: `${description} Refused when the revision compiles if it is invalid or could backtrack catastrophically (nested quantifiers, backreferences, repeated multi-character alternatives).`,
+    description: `${description} JavaScript syntax, matched in linear time by RE2. Refused when the revision compiles if it is invalid, could backtrack catastrophically (nested quantifiers, repeated alternations, backreferences) or uses what RE2 lacks (lookarounds).`,
   });
 
 export const streamsSchema = () =>
