@@ -190,3 +190,56 @@ describe('replay through the gateway', () => {
     assert.equal(lines.at(-1).report.replayed, 20);
   });
 });
+
+describe('replay of recorded bodies', () => {
+  let up: Upstream;
+  let t: TestGateway;
+
+  const config = (rules: unknown[]) => ({
+    services: [{ name: 'echo', targets: [{ url: up.url }] }],
+    routes: [{ name: 'notes', service: 'echo', paths: ['/notes'] }],
+    policies: [{ name: 'waf', config: { rules } }],
+    gateway: { requestLog: { enabled: true, captureBody: { enabled: true } } },
+  });
+
+  before(async () => {
+    up = await startUpstream();
+    t = await startGateway(config([]));
+  });
+  after(async () => {
+    await t.stop();
+    await up.close();
+  });
+
+  it('runs a body rule on the recorded body; masked fields are not there to match', async () => {
+    const post = (body: object) =>
+      call(`${t.url}/notes`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
+    assert.equal((await post({ note: 'launch codes' })).status, 200);
+    assert.equal((await post({ password: 'launch codes' })).status, 200);
+    assert.equal((await post({ note: 'lunch' })).status, 200);
+    const rule = {
+      id: 'no-launch',
+      category: 'custom',
+      pattern: 'launch codes',
+      score: 5,
+      targets: ['body'],
+    };
+    const r = await adminCall(t, 'POST', '/replay', { candidate: config([rule]), since: '1h', requests: 10 });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(
+      r.json.requests.map((x: { change: string; candidate: { rule?: string } }) => [
+        x.change,
+        x.candidate.rule,
+      ]),
+      [
+        ['newly_denied', 'no-launch'],
+        ['unchanged', undefined],
+        ['unchanged', undefined],
+      ],
+    );
+  });
+});
