@@ -199,6 +199,13 @@ describe('AI guardrails through the gateway', () => {
       assert.equal(d.rule, 'redacted:pii:employee,card,email');
       const out = lastDecisions().find((x) => x.policy === 'ai-guard-pii' && x.phase === 'response')!;
       assert.deepEqual([out.outcome, out.rule], ['allow', 'redacted:pii:employee,email']);
+      const emb = await call(`${t.url}/pii/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fast', input: ['call +1 (415) 555-0100', 'nothing here'] }),
+      });
+      assert.equal(emb.status, 200);
+      assert.deepEqual(llm.calls.at(-1)!.body.input, ['call [PHONE]', 'nothing here']);
     } finally {
       llm.reply(undefined);
     }
@@ -309,6 +316,22 @@ describe('AI guardrails through the gateway', () => {
     } finally {
       llm.reply(undefined);
     }
+  });
+
+  it('counts matches by policy, direction and kind', async () => {
+    const m = (await adminCall(t, 'GET', '/metrics')).text;
+    assert.match(
+      m,
+      /portcullis_ai_guard_matches_total\{policy="ai-guard-injection",direction="input",kind="heuristic"\} [1-9]/,
+    );
+    assert.match(
+      m,
+      /portcullis_ai_guard_matches_total\{policy="ai-guard-pii",direction="output",kind="pii"\} [1-9]/,
+    );
+    assert.match(
+      m,
+      /portcullis_ai_guard_classifier_failures_total\{policy="ai-guard-injection#inj-closed"\} 1/,
+    );
   });
 
   it('a refused prompt gives its budget reservation back', async () => {
