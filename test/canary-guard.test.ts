@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Canary, type RollbackBounds } from '../src/canary/canary.js';
+import { Canary, jwtSubject, type RollbackBounds } from '../src/canary/canary.js';
 import { LatencyHistogram } from '../src/canary/stats.js';
 import type { CompiledRevision } from '../src/core/compile.js';
 import type { Decision } from '../src/core/policy.js';
@@ -79,5 +79,20 @@ describe('latency histogram', () => {
     assert.ok(p50 >= 500 && p50 <= 550, `p50 ${p50}`);
     assert.ok(p99 >= 990 && p99 <= 1089, `p99 ${p99}`);
     assert.equal(new LatencyHistogram().quantile(0.5), null);
+  });
+});
+
+describe('sticky key of a bearer JWT', () => {
+  const jwt = (claims: object) =>
+    `Bearer eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+
+  it('is its issuer and subject, so a refreshed token keeps the cohort', () => {
+    assert.equal(jwtSubject(jwt({ iss: 'https://idp', sub: 'u1', iat: 1 })), 'jwt:https://idp|u1');
+    assert.equal(jwtSubject(jwt({ iss: 'https://idp', sub: 'u1', iat: 2 })), 'jwt:https://idp|u1');
+  });
+
+  it('falls back to the whole credential for anything else', () => {
+    for (const h of ['Bearer opaque-token', 'Basic YWxpY2U6cHc=', jwt({ iss: 'x' }), 'Bearer a.!!!.c'])
+      assert.equal(jwtSubject(h), undefined, h);
   });
 });

@@ -88,7 +88,7 @@ export class Canary {
       for (const h of CREDENTIAL_HEADERS) {
         const v = req.headers[h];
         if (typeof v === 'string' && v.length > 0) {
-          key = `cred:${v}`;
+          key = jwtSubject(v) ?? `cred:${v}`;
           break;
         }
       }
@@ -179,6 +179,28 @@ export class Canary {
       cohorts: { stable: this.total.stable.summary(), canary: this.total.canary.summary() },
       lastEvaluation: this.lastEvaluation ?? null,
     };
+  }
+}
+
+/**
+ * The issuer and subject of a bearer JWT, read without verifying it: a client's tokens are
+ * short-lived, its subject is not, so the caller keeps its cohort across token refreshes. Only the
+ * cohort depends on it; both revisions verify the token as they are configured to.
+ */
+export function jwtSubject(header: string): string | undefined {
+  if (!/^bearer /i.test(header)) return undefined;
+  const parts = header.slice(7).trim().split('.');
+  if (parts.length !== 3 || parts[1].length > 8192) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as {
+      iss?: unknown;
+      sub?: unknown;
+    };
+    return typeof claims.sub === 'string' && claims.sub
+      ? `jwt:${String(claims.iss ?? '')}|${claims.sub}`
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
