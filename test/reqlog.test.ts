@@ -167,6 +167,8 @@ describe('request log: what a record holds', () => {
     assert.equal(p.shadowNow, true);
     // The unrouted request ran no policy.
     assert.equal(p.wouldDeny, 2);
+    // The metric counts every request since the process started, sampled or not: the same two here.
+    assert.equal(p.wouldDenyMetric, 2);
     assert.deepEqual(p.byRule, [{ key: 'deny:127.0.0.0/8', count: 2 }]);
     assert.deepEqual(p.byConsumer, [{ key: '(anonymous)', count: 2 }]);
     assert.deepEqual(

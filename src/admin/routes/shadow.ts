@@ -15,6 +15,11 @@ interface PolicySummary {
   policy: string;
   /** True when the active revision runs this instance in shadow mode. */
   shadowNow: boolean;
+  /**
+   * `portcullis_policy_decisions_total{mode="shadow", outcome="would_deny"}` of this process since
+   * it started: every request, sampled or not, but no time range.
+   */
+  wouldDenyMetric: number;
   wouldDeny: number;
   byRule: Count[];
   byConsumer: Count[];
@@ -69,6 +74,7 @@ export const shadowModule: AdminModule = (route, deps) => {
             policy: name,
             shadowNow,
             wouldDeny: 0,
+            wouldDenyMetric: 0,
             byRule: [],
             byConsumer: [],
             byRoute: [],
@@ -127,6 +133,10 @@ export const shadowModule: AdminModule = (route, deps) => {
         }
       }
       const requests = await deps.store.countRequestLog(range);
+      const metric = new Map<string, number>();
+      for (const v of (await deps.metrics.decisions.get()).values)
+        if (v.labels.mode === 'shadow' && v.labels.outcome === 'would_deny')
+          metric.set(String(v.labels.policy), v.value);
       sendJson(res, 200, {
         from: new Date(range.from).toISOString(),
         to: new Date(range.to).toISOString(),
@@ -136,6 +146,7 @@ export const shadowModule: AdminModule = (route, deps) => {
           .sort((a, b) => b.wouldDeny - a.wouldDeny || a.policy.localeCompare(b.policy))
           .map(({ rules, consumers, routes, ...s }) => ({
             ...s,
+            wouldDenyMetric: metric.get(s.policy) ?? 0,
             byRule: top(rules),
             byConsumer: top(consumers),
             byRoute: top(routes),
@@ -146,7 +157,7 @@ export const shadowModule: AdminModule = (route, deps) => {
     op('What each shadow policy would have denied, by rule, consumer and route', {
       ok: {
         '200':
-          '`{from, to, requests, truncated, policies: [{policy, shadowNow, wouldDeny, byRule, byConsumer, byRoute, examples}]}`',
+          '`{from, to, requests, truncated, policies: [{policy, shadowNow, wouldDeny, wouldDenyMetric, byRule, byConsumer, byRoute, examples}]}`',
       },
       errors: { '400': 'A malformed range' },
       query: {
