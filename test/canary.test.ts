@@ -93,6 +93,8 @@ describe('canary through the gateway', () => {
     assert.equal(line.cohort, expected.at(-1));
     assert.equal(line.revision, expected.at(-1) === 'canary' ? 2 : 1);
 
+    const status = (await adminCall(g, 'GET', '/status')).json;
+    assert.deepEqual(status.canary, { id: 2, hash: c.revision.hash, slice: { sticky: 'ip', percent: 30 } });
     const view = (await adminCall(g, 'GET', '/canary')).json.canary;
     const inCanary = expected.filter((x) => x === 'canary').length;
     assert.equal(view.cohorts.canary.requests, inCanary * 2);

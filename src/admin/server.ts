@@ -125,6 +125,13 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
         : null,
       uptimeSeconds: Math.round((deps.clock.now() - deps.startedAt) / 1000),
       routes: rev.routes.length,
+      canary: deps.revisions.canary
+        ? {
+            id: deps.revisions.canary.meta.id,
+            hash: deps.revisions.canary.meta.hash,
+            slice: deps.revisions.canary.slice,
+          }
+        : null,
       upstreams: Object.fromEntries([...rev.services].map(([name, s]) => [name, s.health()])),
     });
   });
