@@ -205,6 +205,18 @@ describe('request log: sampling and retention', () => {
         await call(`${t.url}/hello?i=${i}`);
       }
       await t.gw.requestLog.flush();
+      // Newest first, paged with `before`.
+      const page1 = (await adminCall(t, 'GET', '/request-log?limit=2')).json.records;
+      assert.deepEqual(
+        page1.map((r: RequestLogRecord) => r.query),
+        ['i=4', 'i=3'],
+      );
+      const page2 = (await adminCall(t, 'GET', `/request-log?limit=2&before=${page1[1].id}`)).json.records;
+      assert.deepEqual(
+        page2.map((r: RequestLogRecord) => r.query),
+        ['i=2', 'i=1'],
+      );
+      assert.equal((await adminCall(t, 'GET', '/request-log?before=x')).status, 400);
       assert.equal(await t.gw.requestLog.prune(), 2);
       const kept = await t.gw.store.queryRequestLog({});
       assert.deepEqual(
