@@ -190,4 +190,25 @@ describe('approvals: four-eyes changes to security policies', () => {
     const bad = await as('alice', 'POST', '/proposals', { config: base(up.url), canary: { percent: 0 } });
     assert.equal(bad.status, 400);
   });
+  it('two admins approving at once: one activation, the other gets 409', async () => {
+    const p = await as('alice', 'POST', '/proposals', {
+      config: base(up.url, [DENY_LOOPBACK], ['/hello', '/race']),
+    });
+    tokens.carol = (await adminCall(g, 'POST', '/admins', { name: 'carol', role: 'admin' })).json.token;
+    const [x, y] = await Promise.all([
+      as('bob', 'POST', `/proposals/${p.json.id}/approve`),
+      as('carol', 'POST', `/proposals/${p.json.id}/approve`),
+    ]);
+    assert.deepEqual([x.status, y.status].sort(), [200, 409]);
+    const ok = x.status === 200 ? x : y;
+    assert.equal(ok.json.status, 'applied');
+    const approvals = (await adminCall(g, 'GET', '/audit')).json.events.filter(
+      (e: { action: string; target: string }) =>
+        e.target === `proposal/${p.json.id}` && e.action !== 'proposal.create',
+    );
+    assert.deepEqual(
+      approvals.map((e: { action: string }) => e.action),
+      ['proposal.approve', 'proposal.activate'],
+    );
+  });
 });

@@ -100,13 +100,13 @@ export class Approvals {
     if (
       !(await this.deps.store.updateProposal(id, ['pending'], {
         ...decided,
-        status: scheduled ? 'scheduled' : 'pending',
+        status: scheduled ? 'scheduled' : 'approved',
       }))
     )
       throw new ApprovalError('conflict', `proposal ${id} was decided concurrently`);
     await this.audit(actor, 'proposal.approve', p, { author: p.author, activateAt: at, scheduled });
     if (scheduled) return this.get(id);
-    return this.activate({ ...p, ...decided }, actor, ['pending']);
+    return this.activate({ ...p, ...decided }, actor, ['approved']);
   }
 
   async reject(id: number, actor: string, reason: string): Promise<Proposal> {

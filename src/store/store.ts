@@ -142,7 +142,8 @@ export interface StoredAdmin {
   createdBy: string;
 }
 
-export type ProposalStatus = 'pending' | 'scheduled' | 'applied' | 'rejected' | 'failed';
+/** `approved`: for the moment of its activation (one approval wins a race of two). */
+export type ProposalStatus = 'pending' | 'approved' | 'scheduled' | 'applied' | 'rejected' | 'failed';
 
 /** A proposed revision waiting for an approval (four-eyes), possibly scheduled. */
 export interface Proposal {

@@ -64,7 +64,7 @@ function idOf(v: string | undefined): number {
   return Number(v);
 }
 
-const STATUSES = new Set(['pending', 'scheduled', 'applied', 'rejected', 'failed']);
+const STATUSES = new Set(['pending', 'approved', 'scheduled', 'applied', 'rejected', 'failed']);
 
 /** Proposals: four-eyes approval of changes, optionally scheduled. See docs/approvals.md. */
 export const proposalRoutes: AdminModule = (route, deps) => {
