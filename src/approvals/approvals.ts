@@ -132,7 +132,11 @@ export class Approvals {
         .filter((p) => p.activateAt !== null && Date.parse(p.activateAt) <= now)
         .sort((a, b) => a.id - b.id);
       const out: Proposal[] = [];
-      for (const p of due) out.push(await this.activate(p, 'scheduler', ['scheduled']));
+      for (const p of due) {
+        // Claimed first, so a rejection that lands meanwhile wins cleanly (or loses cleanly).
+        if (!(await this.deps.store.updateProposal(p.id, ['scheduled'], { status: 'approved' }))) continue;
+        out.push(await this.activate(p, 'scheduler', ['approved']));
+      }
       return out;
     });
     this.ticking = run.catch(() => undefined);
