@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { normalise, scoreInjection } from '../src/ai/guards/injection.js';
-import { builtinDetectors, ibanValid, luhn, PII_KINDS, scanPii } from '../src/ai/guards/pii.js';
+import {
+  builtinDetectors,
+  ibanValid,
+  luhn,
+  PII_KINDS,
+  scanPii,
+  streamRedactor,
+} from '../src/ai/guards/pii.js';
 import { compileGuardPattern, unsafePattern } from '../src/ai/guards/safe-regex.js';
 
 describe('guard pattern safety', () => {
@@ -75,6 +82,26 @@ describe('PII detectors', () => {
       'Order 4111111111111112 shipped 2024-01-15 to 192.168.100.200, ref GB82WEST12345698765433, SSN 000-12-3456, total 1234567.';
     assert.deepEqual(scanPii(clean, all), { kinds: [], text: clean });
   });
+});
+
+describe('PII redaction of a stream', () => {
+  const all = builtinDetectors(PII_KINDS, '[{type}]');
+  const answer =
+    'Your card 4111 1111 1111 1111 is on file; mail jane.doe@example.com or call +44 20 7946 0958. IBAN DE89 3704 0044 0532 0130 00. '.repeat(
+      3,
+    );
+
+  for (const size of [1, 3, 7, 40]) {
+    it(`in chunks of ${size}: the same text as redacting the whole, and no fragment of PII ever out`, () => {
+      const r = streamRedactor(all, 96);
+      const out: string[] = [];
+      for (let i = 0; i < answer.length; i += size) out.push(r.push(answer.slice(i, i + size)));
+      out.push(r.end());
+      assert.equal(out.join(''), scanPii(answer, all).text);
+      for (const piece of out) assert.doesNotMatch(piece, /\d{4}|jane|7946/);
+      assert.deepEqual([...r.kinds].sort(), ['card', 'email', 'iban', 'phone']);
+    });
+  }
 });
 
 describe('prompt-injection heuristics', () => {

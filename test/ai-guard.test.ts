@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { headerConsumer, type MockLlm, startMockLlm } from './helpers/mock-llm.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
@@ -103,6 +105,7 @@ function config(llm: MockLlm, classifier: string) {
         },
       },
       { name: 'ai-guard-injection', id: 'inj-budget', scope: { route: 'budget' } },
+      { name: 'ai-guard-pii', id: 'pii-claude', scope: { route: 'claude' }, config: { input: 'off' } },
       {
         name: 'ai-budget',
         scope: { route: 'budget' },
@@ -211,6 +214,32 @@ describe('AI guardrails through the gateway', () => {
     }
   });
 
+  it('redacts PII in a streamed answer in flight, even when it is split across chunks', async () => {
+    llm.reply('Sure: card 4111 1111 1111 1111, mail bob@example.org, id EMP-123456. Bye');
+    try {
+      const oai = new OpenAI({ apiKey: 'k', baseURL: `${t.url}/pii`, maxRetries: 0 });
+      const s = await oai.chat.completions.create({
+        model: 'fast',
+        messages: [{ role: 'user', content: 'details?' }],
+        stream: true,
+      });
+      let text = '';
+      let finish: string | null = null;
+      for await (const c of s) {
+        text += c.choices[0]?.delta?.content ?? '';
+        finish = c.choices[0]?.finish_reason ?? finish;
+      }
+      assert.equal(text, 'Sure: card [CARD], mail [EMAIL], id [EMPLOYEE]. Bye');
+      assert.equal(finish, 'stop');
+      const raw = await chat('pii', 'details?', { stream: true });
+      assert.doesNotMatch(raw.text, /4111|bob@|123456/);
+      const d = lastDecisions().find((x) => x.policy === 'ai-guard-pii' && x.phase === 'response')!;
+      assert.deepEqual([d.outcome, d.rule], ['allow', 'redacted:pii:employee,card,email']);
+    } finally {
+      llm.reply(undefined);
+    }
+  });
+
   it('blocks PII when configured to, on input (400) and on output (422, OpenAI error shape)', async () => {
     const r = await chat('piiblock', 'Send it to DE89 3704 0044 0532 0130 00 please');
     assert.equal(r.status, 400);
@@ -313,6 +342,21 @@ describe('AI guardrails through the gateway', () => {
       assert.equal(out.status, 422);
       assert.equal(out.json.type, 'error');
       assert.equal(typeof out.json.error.message, 'string');
+    } finally {
+      llm.reply(undefined);
+    }
+  });
+
+  it('redacts a streamed answer in the Anthropic format too', async () => {
+    llm.reply('Card 5500 0000 0000 0004 noted, thanks.');
+    try {
+      const ant = new Anthropic({ apiKey: 'k', baseURL: `${t.url}/claude`, maxRetries: 0 });
+      const s = ant.messages.stream({
+        model: 'fast',
+        max_tokens: 50,
+        messages: [{ role: 'user', content: 'card?' }],
+      });
+      assert.equal(await s.finalText(), 'Card [CARD] noted, thanks.');
     } finally {
       llm.reply(undefined);
     }

@@ -152,3 +152,15 @@ export interface OutputVerdict {
   rule?: string;
 }
 export type OutputCheck = (text: string) => OutputVerdict | undefined;
+
+/**
+ * A rewriter of a streamed answer a guard offers the AI terminal (`fn.aiStreamOutput`, one per
+ * stream): text deltas go through `push`, which may hold some back; `end` releases the rest (at
+ * the end of the answer or before a tool call). `rule` names what was rewritten, if anything.
+ */
+export interface StreamTextFilter {
+  push(text: string): string;
+  end(): string;
+  rule(): string | undefined;
+}
+export type StreamFilterFactory = () => StreamTextFilter;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Exchange } from '../proxy/exchange.js';
+import type { StreamTextFilter } from './call-state.js';
 import type { Opened } from './dispatch.js';
 import { AnthropicStreamEncoder } from './protocols/anthropic-input.js';
 import type { ChatChunk, ToolCallDelta, Usage } from './protocols/types.js';
@@ -35,6 +36,8 @@ export interface PumpOptions {
   messageId: string;
   monotonic: () => number;
   signal: AbortSignal;
+  /** Rewrites answer text in flight (guards); turns pass-through off. */
+  filter?: StreamTextFilter;
 }
 
 function waitDrain(res: ServerResponse): Promise<void> {
@@ -54,7 +57,9 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
   const out: StreamResult = { usage: undefined, text: '', toolArgs: '', firstByteAt: 0, ended: 'ok' };
   const parser = new SseParser();
   const decoder = o.opened.decoder;
-  const passthrough = !decoder && o.format === 'openai';
+  const filter = o.filter;
+  const passthrough = !decoder && o.format === 'openai' && !filter;
+  let lastChunk: ChatChunk | undefined;
   const enc =
     o.format === 'anthropic' ? new AnthropicStreamEncoder(o.alias, o.messageId, o.estimateInput) : undefined;
 
@@ -72,6 +77,15 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
     if (!res.write(s)) await waitDrain(res);
   };
   const emit = (c: ChatChunk): string => {
+    const ch = c.choices[0];
+    if (filter && ch) {
+      lastChunk = c;
+      const d = ch.delta;
+      let text = d.content ? filter.push(d.content) : '';
+      // Held text goes out before a tool call or the end of the answer, in order.
+      if (ch.finish_reason || d.tool_calls?.length) text += filter.end();
+      if (text || d.content) d.content = text;
+    }
     follow(c);
     if (enc) return enc.encode(c);
     if (c.choices.length === 0 && c.usage && !o.clientWantsUsage) return '';
@@ -101,6 +115,15 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
       if (ev.data !== '[DONE]' && passthrough) await write(`data: ${ev.data}\n\n`);
     const last = decoder?.finish?.();
     let tail = last ? emit(last) : '';
+    // A stream that ended without a finish reason still releases what the filter held.
+    const rest = filter?.end();
+    if (rest && lastChunk)
+      tail =
+        emit({
+          ...lastChunk,
+          usage: undefined,
+          choices: [{ index: 0, delta: { content: rest }, finish_reason: null }],
+        }) + tail;
     tail += enc ? enc.end() : 'data: [DONE]\n\n';
     await write(tail);
   } catch (err) {

@@ -10,7 +10,14 @@ import { BodyTooLargeError } from '../proxy/body-limit.js';
 import type { Exchange } from '../proxy/exchange.js';
 import type { AiUsageRecord } from '../store/store.js';
 import { ResponseCache } from './cache.js';
-import { type AiCallState, aiCall, type OutputCheck, settle } from './call-state.js';
+import {
+  type AiCallState,
+  aiCall,
+  type OutputCheck,
+  type StreamFilterFactory,
+  type StreamTextFilter,
+  settle,
+} from './call-state.js';
 import {
   type DispatchDeps,
   openChat,
@@ -44,6 +51,8 @@ export interface AiShared {
 
 interface Guard {
   check: OutputCheck;
+  /** Rewrites a streamed answer in flight (enforced guards only). */
+  stream?: StreamFilterFactory;
   label: string;
   scope: string;
   enforce: boolean;
@@ -54,10 +63,14 @@ function outputGuards(chain: Chain): Guard[] {
   const out: Guard[] = [];
   for (const phase of chain)
     for (const e of phase) {
-      const check = (e.fn as { aiOutput?: OutputCheck }).aiOutput;
+      const { aiOutput: check, aiStreamOutput: stream } = e.fn as {
+        aiOutput?: OutputCheck;
+        aiStreamOutput?: StreamFilterFactory;
+      };
       if (check && e.instance.mode !== 'off')
         out.push({
           check,
+          stream,
           label: e.instance.label,
           scope: e.instance.scopeText,
           enforce: e.instance.mode === 'enforce',
@@ -429,8 +442,18 @@ export function makeTerminal(
         'x-request-id': rid,
       });
       res.flushHeaders();
+      // Enforced guards that rewrite streams (PII redaction) filter the text in flight, chained.
+      const filters = guards.filter((g) => g.enforce && g.stream).map((g) => ({ g, f: g.stream!() }));
+      const filter: StreamTextFilter | undefined = filters.length
+        ? {
+            push: (t) => filters.reduce((acc, { f }) => f.push(acc), t),
+            end: () => filters.reduce((acc, { f }) => f.push(acc) + f.end(), ''),
+            rule: () => undefined,
+          }
+        : undefined;
       const s = await pumpStream({
         opened,
+        filter,
         res,
         x,
         format,
@@ -445,6 +468,19 @@ export function makeTerminal(
       const estimated = !s.usage;
       const inputTokens = s.usage?.prompt_tokens ?? estimate;
       const outputTokens = s.usage?.completion_tokens ?? estimateText(s.text) + estimateText(s.toolArgs);
+      for (const { g, f } of filters) {
+        const rule = f.rule();
+        if (rule)
+          ctx.decisions.push({
+            policy: g.label.split('#')[0],
+            id: g.label.split('#')[1] ?? g.label,
+            scope: g.scope,
+            phase: 'response',
+            mode: 'enforce',
+            outcome: 'allow',
+            rule,
+          });
+      }
       if (guards.length && s.ended === 'ok') runGuards(ctx, guards, s.text);
       const status = s.ended === 'client' ? 499 : s.ended === 'provider' ? 502 : 200;
       if (s.ended === 'provider') {

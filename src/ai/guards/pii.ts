@@ -91,6 +91,58 @@ export function builtinDetectors(kinds: readonly PiiKind[], replacement: string)
   }));
 }
 
+/**
+ * Redaction of a streamed answer as it flows: text is held back until it is at least `window`
+ * characters from the end of what arrived, and never cut inside a finding, so PII split across
+ * chunks is redacted whole. `end()` releases (redacted) what is held. Findings longer than the
+ * window may leak their start: the window must exceed the longest PII (96 covers the built-ins).
+ */
+export interface StreamRedactor {
+  push(text: string): string;
+  end(): string;
+  /** The kinds redacted so far. */
+  readonly kinds: ReadonlySet<string>;
+}
+
+export function streamRedactor(detectors: readonly Detector[], window: number): StreamRedactor {
+  let held = '';
+  const kinds = new Set<string>();
+  const redact = (t: string) => {
+    const r = scanPii(t, detectors);
+    for (const k of r.kinds) kinds.add(k);
+    return r.text;
+  };
+  return {
+    kinds,
+    push(text) {
+      held += text;
+      let cut = held.length - window;
+      if (cut <= 0) return '';
+      const spans = detectors.flatMap((d) =>
+        d.re.spans(held).filter(([s, e]) => !d.valid || d.valid(held.slice(s, e))),
+      );
+      // Move the cut before every finding it would split (findings may overlap: repeat).
+      for (let moved = true; moved && cut > 0; ) {
+        moved = false;
+        for (const [s, e] of spans)
+          if (s < cut && e > cut) {
+            cut = s;
+            moved = true;
+          }
+      }
+      if (cut <= 0) return '';
+      const out = redact(held.slice(0, cut));
+      held = held.slice(cut);
+      return out;
+    },
+    end() {
+      const out = held ? redact(held) : '';
+      held = '';
+      return out;
+    },
+  };
+}
+
 export interface PiiFinding {
   kinds: string[];
   text: string;

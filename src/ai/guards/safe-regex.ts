@@ -146,6 +146,8 @@ export interface GuardPattern {
   test(text: string): boolean;
   /** Replaces every match with what `by` returns for it. */
   replace(text: string, by: (match: string) => string): string;
+  /** Start and end of every match. */
+  spans(text: string): [number, number][];
 }
 
 /** Wraps a built-in RegExp (written to be linear) in the GuardPattern interface. */
@@ -160,6 +162,10 @@ export function nativePattern(re: RegExp): GuardPattern {
     replace(text, by) {
       g.lastIndex = 0;
       return text.replace(g, by);
+    },
+    spans(text) {
+      g.lastIndex = 0;
+      return [...text.matchAll(g)].map((m) => [m.index, m.index + m[0].length]);
     },
   };
 }
@@ -192,6 +198,12 @@ export function compileGuardPattern(source: string, path: string): GuardPattern 
         last = end;
       }
       return last === 0 ? text : out + text.slice(last);
+    },
+    spans(text) {
+      const m = re.matcher(text);
+      const out: [number, number][] = [];
+      while (m.find()) if (m.end() > m.start()) out.push([m.start(), m.end()]);
+      return out;
     },
   };
 }

@@ -1,6 +1,6 @@
-import { aiCall, type OutputCheck } from '../../ai/call-state.js';
+import { aiCall, type OutputCheck, type StreamFilterFactory } from '../../ai/call-state.js';
 import { guardSignals, refuseStream } from '../../ai/guards/common.js';
-import { builtinDetectors, type Detector, scanPii } from '../../ai/guards/pii.js';
+import { builtinDetectors, type Detector, scanPii, streamRedactor } from '../../ai/guards/pii.js';
 import { compileGuardPattern } from '../../ai/guards/safe-regex.js';
 import { guardTexts, mapGuardTexts } from '../../ai/guards/texts.js';
 import type { PolicyContext } from '../../core/context.js';
@@ -57,6 +57,22 @@ export const aiGuardPii = definePolicy({
         return block ? { block: { rule } } : { text: r.text, rule: `redacted:${rule}` };
       };
       Object.assign(fn, { aiOutput });
+      if (!block && config.streams === 'redact') {
+        const aiStreamOutput: StreamFilterFactory = () => {
+          const r = streamRedactor(detectors, config.streamWindow);
+          return {
+            push: (t) => r.push(t),
+            end: () => r.end(),
+            rule: () => {
+              if (r.kinds.size === 0) return undefined;
+              const rule = `pii:${[...r.kinds].join(',')}`;
+              signals.matched('output', rule);
+              return `redacted:${rule}`;
+            },
+          };
+        };
+        Object.assign(fn, { aiStreamOutput });
+      }
     }
     return { transform: fn };
   },

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, rolesSchema, streamsSchema } from '../../ai/guards/common.js';
+import { patternSchema, rolesSchema } from '../../ai/guards/common.js';
 import { PII_KINDS, type PiiKind } from '../../ai/guards/pii.js';
 
 const action = (description: string) =>
@@ -44,7 +44,20 @@ export const AiGuardPiiSchema = T.Object(
       'Answers: `redact`, `block` (422) or `off`. Non-streamed answers only are changed; a streamed answer is checked when it ends and the finding recorded.',
     ),
     roles: rolesSchema(['system', 'user', 'assistant', 'tool'], 'are scanned'),
-    streams: streamsSchema(),
+    streams: T.Unsafe<'redact' | 'check-at-end' | 'refuse'>({
+      type: 'string',
+      enum: ['redact', 'check-at-end', 'refuse'],
+      default: 'redact',
+      description:
+        'Streamed answers, with `output: redact`: `redact` rewrites the text in flight (held back by `streamWindow` characters, never cut inside a finding); `check-at-end` only records findings when the stream ends; `refuse` refuses `stream: true` calls with 400. With `output: block` a stream is checked at its end (or refused with `refuse`).',
+    }),
+    streamWindow: T.Integer({
+      minimum: 16,
+      maximum: 4096,
+      default: 96,
+      description:
+        'With `streams: redact`: characters of a streamed answer held back, so that PII split across chunks is redacted whole. Must exceed the longest finding (96 covers the built-in kinds; raise it for long custom patterns).',
+    }),
     replacement: T.String({
       default: '[{type}]',
       description: 'What replaces a finding; `{type}` is the kind in capitals (`[EMAIL]`, `[CARD]`).',
