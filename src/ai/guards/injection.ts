@@ -8,7 +8,7 @@
 export interface InjectionRule {
   id: string;
   /** What the rule looks for, for docs and logs. */
-  technique: 'override' | 'jailbreak' | 'exfiltration' | 'delimiter' | 'encoded' | 'authority';
+  technique: 'override' | 'jailbreak' | 'exfiltration' | 'delimiter' | 'encoded' | 'authority' | 'custom';
   weight: number;
   re: { test(text: string): boolean };
 }

@@ -28,7 +28,7 @@ export const aiGuardInjection = definePolicy({
     });
     const own: InjectionRule[] = config.rules.map((r, i) => ({
       id: `custom.${r.id}`,
-      technique: 'override',
+      technique: 'custom',
       weight: r.weight,
       re: compileGuardPattern(r.pattern, `rules/${i}/pattern`),
     }));
