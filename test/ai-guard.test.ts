@@ -409,6 +409,8 @@ describe('AI guardrails through the gateway', () => {
     (cfg.policies[4].config as { custom: { pattern: string }[] }).custom[0].pattern = '(\\w+\\s?)+$';
     (cfg.policies[8].config as { regex: { pattern: string }[] }).regex[0].pattern = '([a-z';
     (cfg.policies[1].config as { disabledRules: string[] }).disabledRules = ['jailbreak.nope'];
+    // An async schema would validate to a promise, that is pass everything: refused.
+    (cfg.policies[9].config as { jsonSchema: Record<string, unknown> }).jsonSchema.$async = true;
     const r = await adminCall(t, 'POST', '/config', cfg);
     assert.equal(r.status, 400);
     const issues = r.json.error.issues as { path: string; message: string }[];
@@ -418,11 +420,13 @@ describe('AI guardrails through the gateway', () => {
         '/policies/1/config/disabledRules/0',
         '/policies/4/config/custom/0/pattern',
         '/policies/8/config/regex/0/pattern',
+        '/policies/9/config/jsonSchema',
       ],
     );
     assert.match(issues[0].message, /no built-in rule 'jailbreak.nope'/);
     assert.match(issues[1].message, /nested quantifiers/);
     assert.match(issues[2].message, /not a valid regular expression/);
+    assert.match(issues[3].message, /\$async/);
     assert.deepEqual((await adminCall(t, 'GET', '/revisions')).json, live);
   });
 });

@@ -13,11 +13,16 @@ function compileSchema(schema: Record<string, unknown>): ValidateFunction {
   // A schema with an `$id` is registered in the shared Ajv: the next revision replaces it.
   const id = typeof schema.$id === 'string' ? schema.$id : undefined;
   if (id && ajv.getSchema(id)) ajv.removeSchema(id);
+  let v: ValidateFunction;
   try {
-    return ajv.compile(structuredClone(schema));
+    v = ajv.compile(structuredClone(schema));
   } catch (err) {
     throw new PatternError(`not a valid JSON Schema: ${(err as Error).message}`, 'jsonSchema');
   }
+  // An async schema's validator returns a promise, which would pass every answer.
+  if ((v as { $async?: boolean }).$async)
+    throw new PatternError('`$async` schemas are not supported', 'jsonSchema');
+  return v;
 }
 
 /**
