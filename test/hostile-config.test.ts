@@ -404,7 +404,7 @@ describe('resolved secrets are never printed', () => {
     bad.policies[0].mode = 'enforce';
     const r = await adminCall(t, 'POST', '/config', bad);
     assert.equal(r.status, 400);
-    assert.equal(r.json.error.issues[0].path, '/policies/0/config');
+    assert.equal(r.json.error.issues[0].path, '/policies/0/config/deny/0');
     assert.match(r.json.error.issues[0].message, /\[REDACTED\]/);
     noSecret(r.text, 'the refusal');
   });

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { ERRORS, type ErrorCode, PhaseError } from './errors.js';
 import type { Phase } from './phases.js';
-import type { Allow, Decision, Mode, Rejection, ShortCircuit } from './policy.js';
+import type { Allow, Decision, Mode, Outcome, Rejection, ShortCircuit } from './policy.js';
 
 /** What authentication established, for authorization policies to read. */
 export interface Identity {
@@ -73,6 +73,21 @@ export interface ResponseView {
   headers: Record<string, string | string[] | undefined>;
 }
 
+/** Who a decision is recorded for: the fields of a policy instance that a Decision names. */
+export interface DecisionSource {
+  policy: string;
+  id: string;
+  label: string;
+  scopeText: string;
+  mode: Mode;
+}
+
+export interface BodyObserver {
+  maxBytes: number;
+  check: (body: Buffer, truncated: boolean) => Outcome;
+  source: DecisionSource;
+}
+
 export interface RejectOptions {
   rule?: string;
   detail?: string;
@@ -140,6 +155,10 @@ export class PolicyContext {
   acting = true;
   /** The instance currently running, for error messages. */
   currentPolicy = '';
+  /** The instance currently running, for decisions recorded after its phase. */
+  currentInstance: DecisionSource | undefined = undefined;
+  /** Checks on the response body, run after it went out (see observeResponseBody). */
+  bodyObservers: BodyObserver[] | undefined = undefined;
   /** The request id in use (a policy may replace the one the gateway chose). */
   requestId: string;
   /** Whether the id is returned to the client in X-Request-Id. */
@@ -229,10 +248,26 @@ export class PolicyContext {
   }
 
   /** Sets the mode of the policy about to run; used by the pipeline only. */
-  enter(phase: Phase, mode: Mode, policy: string): void {
+  enter(phase: Phase, mode: Mode, policy: string, instance?: DecisionSource): void {
     this.phase = phase;
     this.acting = mode === 'enforce';
     this.currentPolicy = policy;
+    this.currentInstance = instance;
+  }
+
+  /**
+   * Asks for a copy of the upstream's response body (at most `maxBytes`), handed to `check`
+   * once the body has been streamed to the client: a check that cannot delay or change the
+   * answer (response validation, leak detection). A rejection it returns is recorded as a
+   * `would_deny` decision of the calling policy, in every mode. Nothing is copied unless a
+   * policy asks.
+   */
+  observeResponseBody(maxBytes: number, check: (body: Buffer, truncated: boolean) => Outcome): void {
+    this.check('observeResponseBody', ['response']);
+    const source = this.currentInstance;
+    if (!source) return;
+    if (!this.bodyObservers) this.bodyObservers = [];
+    this.bodyObservers.push({ maxBytes, check, source });
   }
 
   private check(call: string, allowed: readonly Phase[]): void {

@@ -21,7 +21,7 @@ export async function runPhase(
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
     const inst = e.instance;
-    ctx.enter(e.phase, inst.mode, inst.label);
+    ctx.enter(e.phase, inst.mode, inst.label, inst);
     let out: Outcome;
     try {
       const r = e.fn(ctx);

@@ -206,8 +206,10 @@ export async function forward(
     deps.respond.decorate(ctx, route, outHeaders);
     res.writeHead(head.statusCode, outHeaders as Record<string, string | string[]>);
     const settled = call.onSettled;
+    const observe = ctx.bodyObservers ? observeBody(call, ctx, deps.sink) : undefined;
     call.onSettled = (err) => {
       settled(err);
+      if (!err) observe?.();
       if (!err || (err instanceof CallAborted && err.reason === 'client-gone')) return;
       // The access log must blame the upstream for a body cut short, not the client.
       deps.metrics.upstreamErrors.labels(def.name, err instanceof CallAborted ? 'timeout' : 'body').inc();
@@ -217,6 +219,67 @@ export async function forward(
     call.pipeTo(res);
     return;
   }
+}
+
+/**
+ * Copies the response body for the policies that asked (up to the largest cap) and, once the
+ * upstream finished, runs their checks. Their rejections become `would_deny` decisions: the
+ * body has already gone to the client.
+ */
+function observeBody(call: UpstreamCall, ctx: PolicyContext, sink: DecisionSink): () => void {
+  const observers = ctx.bodyObservers ?? [];
+  const cap = Math.max(...observers.map((o) => o.maxBytes));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  call.tap = (chunk) => {
+    if (size >= cap) {
+      truncated = true;
+      return;
+    }
+    const part = size + chunk.length > cap ? chunk.subarray(0, cap - size) : chunk;
+    if (part !== chunk) truncated = true;
+    chunks.push(part);
+    size += part.length;
+  };
+  return () => {
+    const body = Buffer.concat(chunks, size);
+    for (const o of observers) {
+      const s = o.source;
+      let out: ReturnType<typeof o.check>;
+      try {
+        out = o.check(
+          body.length > o.maxBytes ? body.subarray(0, o.maxBytes) : body,
+          truncated || body.length > o.maxBytes,
+        );
+      } catch (err) {
+        sink.countDecision(s.label, s.mode, 'error');
+        ctx.decisions.push({
+          policy: s.policy,
+          id: s.id,
+          scope: s.scopeText,
+          phase: 'response',
+          mode: s.mode,
+          outcome: 'error',
+          rule: 'response-body',
+          code: 'PCS_ERR_POLICY_FAILURE',
+        });
+        continue;
+      }
+      if (out?.kind !== 'reject') continue;
+      sink.countDecision(s.label, s.mode, 'would_deny');
+      ctx.decisions.push({
+        policy: s.policy,
+        id: s.id,
+        scope: s.scopeText,
+        phase: 'response',
+        mode: s.mode,
+        outcome: 'would_deny',
+        rule: out.rule,
+        code: out.code,
+      });
+    }
+  };
 }
 
 /** Exponential backoff with full jitter. */

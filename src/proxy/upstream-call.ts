@@ -26,6 +26,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   /** Set once the call ended: undefined on success, the error otherwise. */
   onSettled: ((err: Error | undefined) => void) | undefined = undefined;
   bytes = 0;
+  /** Sees every body chunk on its way to the client (response body observers). */
+  tap: ((chunk: Buffer) => void) | undefined = undefined;
   private resolveHead!: (h: UpstreamHead) => void;
   private rejectHead!: (err: Error) => void;
   private controller: Dispatcher.DispatchController | undefined;
@@ -38,6 +40,8 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   private early: Buffer[] | undefined;
   private earlyBytes = 0;
   private ended = false;
+  /** The end of a body that finished before pipeTo(), waiting to be reported. */
+  private pending: { err: Error | undefined } | undefined;
   private endError: Error | undefined;
 
   constructor() {
@@ -51,6 +55,10 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   /** Ends the call from the gateway's side (timeouts, a client that left, a response policy). */
   abort(err: Error): void {
+    if (this.pending) {
+      this.settle(this.pending.err);
+      return;
+    }
     if (this.settled) return;
     if (this.controller) this.controller.abort(err);
     else this.pendingAbort = err;
@@ -60,11 +68,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   pipeTo(res: ServerResponse): void {
     this.sink = res;
     if (this.early) {
-      for (const c of this.early) res.write(c);
+      for (const c of this.early) {
+        this.tap?.(c);
+        res.write(c);
+      }
       this.early = undefined;
       if (this.earlyBytes > EARLY_LIMIT) this.controller?.resume();
     }
     if (this.ended) {
+      if (this.pending) this.settle(this.pending.err);
       if (this.endError) res.destroy();
       else res.end();
     }
@@ -74,6 +86,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   discard(): Promise<void> {
     this.discarding = true;
     this.early = undefined;
+    if (this.pending) this.settle(this.pending.err);
     if (this.ended) return Promise.resolve();
     return new Promise((resolve) => {
       const prev = this.onSettled;
@@ -103,6 +116,7 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytes += chunk.length;
     if (this.discarding) return;
+    this.tap?.(chunk);
     const res = this.sink;
     if (!res) {
       // Response policies are still deciding: hold a little, then stop reading the socket.
@@ -120,6 +134,12 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.ended = true;
+    // A body that ended before pipeTo() (small answers, while response policies ran) settles
+    // when it is piped, so that the settle handler and body tap set meanwhile see it.
+    if (this.headSeen && !this.sink && !this.discarding) {
+      this.pending = { err: undefined };
+      return;
+    }
     this.settle(undefined);
     this.sink?.end();
   }
@@ -129,10 +149,15 @@ export class UpstreamCall implements Dispatcher.DispatchHandler {
     this.endError = err;
     if (!this.headSeen) this.rejectHead(err);
     else if (this.sink && !this.sink.writableEnded) this.sink.destroy();
+    else if (!this.sink && !this.discarding && !(err instanceof CallAborted)) {
+      this.pending = { err };
+      return;
+    }
     this.settle(err);
   }
 
   private settle(err: Error | undefined): void {
+    this.pending = undefined;
     if (this.settled) return;
     this.settled = true;
     this.onSettled?.(err);

@@ -71,6 +71,29 @@ export const requestValidation = definePolicy({
     const validateBody = config.validateBody ?? true;
     const rejectUnknownQuery = config.unknownQuery === 'reject';
     const block = config.responses?.block ?? false;
+    const checkBodies = config.responses?.bodies ?? true;
+    const maxResponseBytes = config.responses?.maxBodyBytes ?? 1_048_576;
+    const bodyMismatch = (
+      ctx: PolicyContext,
+      op: CompiledOperation,
+      status: number,
+      found: string[],
+      m: string,
+      requestId: string,
+    ) => {
+      invalid.inc({ kind: 'response-body', mode: m });
+      deps.events.emit({
+        type: 'openapi.response_mismatch',
+        policy: 'request-validation',
+        route: ctx.request.route,
+        requestId,
+        detail: { operation: op.id, status, body: found },
+      });
+      return ctx.reject('PCS_ERR_RESPONSE_INVALID', {
+        rule: `${op.id}:response-body`,
+        detail: `${op.id}: ${found.join('; ')}`,
+      });
+    };
     const stateKey = `request-validation#${deps.instance?.id ?? 'request-validation'}@${deps.instance?.scope ?? ''}`;
     const invalid = deps.metrics.counter(
       'portcullis_request_validation_failures_total',
@@ -215,6 +238,36 @@ export const requestValidation = definePolicy({
                 }
                 for (const name of doc.requiredHeaders)
                   if (res.headers[name] === undefined) issues.push(`header ${name} missing`);
+              }
+              if (
+                checkBodies &&
+                doc &&
+                res.status !== 204 &&
+                res.status !== 304 &&
+                !res.headers['content-encoding']
+              ) {
+                const ct = res.headers['content-type'];
+                const media = pickMedia(doc.content, mediaType(Array.isArray(ct) ? ct[0] : ct) ?? '');
+                const validate = media?.kind === 'json' ? media.validate : undefined;
+                if (validate) {
+                  const m = mode(ctx);
+                  const requestId = ctx.requestId;
+                  ctx.observeResponseBody(maxResponseBytes, (body, truncated) => {
+                    if (truncated) {
+                      invalid.inc({ kind: 'response-body-skipped', mode: m });
+                      return undefined;
+                    }
+                    let value: unknown;
+                    try {
+                      value = JSON.parse(body.toString('utf8'));
+                    } catch {
+                      return bodyMismatch(ctx, op, res.status, ['body is not valid JSON'], m, requestId);
+                    }
+                    if (validate(value)) return undefined;
+                    const found = problems(validate.errors, 10).map((p) => `${p.location}: ${p.message}`);
+                    return bodyMismatch(ctx, op, res.status, found, m, requestId);
+                  });
+                }
               }
               if (!issues.length) return undefined;
               invalid.inc({ kind: 'response', mode: mode(ctx) });

@@ -45,6 +45,17 @@ export const RequestValidationSchema = T.Object(
           description:
             'Replace a mismatching answer with 502 `PCS_ERR_RESPONSE_INVALID` (when enforced). Default: record a decision and an `openapi.response_mismatch` security event only.',
         }),
+        bodies: T.Boolean({
+          default: true,
+          description:
+            'With `validate`: also check JSON response bodies against their schema (leaking or `writeOnly` fields, wrong types). The body streams to the client untouched; a copy (up to `maxBodyBytes`) is checked when it has gone out, so a mismatch is recorded (`would_deny`, security event), never blocked.',
+        }),
+        maxBodyBytes: T.Integer({
+          minimum: 1,
+          default: 1048576,
+          description:
+            'Largest response body copied for the body check; larger ones are skipped and counted.',
+        }),
       },
       { additionalProperties: false, default: {}, description: 'Response validation (usually in shadow).' },
     ),
