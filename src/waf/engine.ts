@@ -99,15 +99,76 @@ export function compileRules(opts: EngineOptions): CompiledRule[] {
   return out;
 }
 
+const LOCATIONS: readonly Location[] = ['path', 'query', 'header', 'cookie', 'body', 'name'];
+const NONE: readonly CompiledRule[] = [];
+
+/**
+ * The rules that apply to one kind of place, with every pattern joined into one alternation
+ * (`allAny`, and `plainAny` for the rules that can match a plain value): a value that matches
+ * neither needs no rule run one by one, except the operators (`ops`).
+ */
+interface RuleGroup {
+  all: readonly CompiledRule[];
+  plain: readonly CompiledRule[];
+  ops: readonly CompiledRule[];
+  allAny?: RegExp;
+  plainAny?: RegExp;
+}
+
+/** Per-request memo: a value's forms, and the rules it matched per group. */
+interface Memo {
+  forms: Map<string, { forms: string[]; allPlain: boolean }>;
+  hits: Map<RuleGroup, Map<string, CompiledRule[]>>;
+}
+
+function ruleGroup(all: CompiledRule[]): RuleGroup {
+  const plain = all.filter((r) => r.plain);
+  return {
+    all,
+    plain,
+    ops: all.filter((r) => !r.re),
+    allAny: anyOf(all),
+    plainAny: anyOf(plain),
+  };
+}
+
+/**
+ * One regex that matches where any of the rules' patterns matches. Undefined (rules run one by
+ * one) when there is none, or the patterns cannot be joined (duplicate named groups).
+ */
+function anyOf(rules: CompiledRule[]): RegExp | undefined {
+  const sources = rules.filter((r) => r.re).map((r) => `(?:${(r.re as RegExp).source})`);
+  if (sources.length === 0) return undefined;
+  try {
+    return new RegExp(sources.join('|'), 'i');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The WAF engine of one revision: rules compiled once, `inspect` per request. */
 export class WafEngine {
   private readonly rules: CompiledRule[];
   private readonly threshold: number;
   private readonly exclusions: { rules?: Set<string>; targets?: string[] }[];
+  /** The rules that apply to each location, and to header names that have rules of their own. */
+  private readonly groups = new Map<Location, RuleGroup>();
+  private readonly headerGroups = new Map<string, RuleGroup>();
 
   constructor(private readonly opts: EngineOptions) {
     this.rules = compileRules(opts);
     this.threshold = opts.threshold;
+    const groupFor = (location: Location, header?: string) =>
+      ruleGroup(
+        this.rules.filter(
+          (r) =>
+            (!r.targets || r.targets.has(location)) &&
+            (!r.headers || (location === 'header' && header !== undefined && r.headers.has(header))),
+        ),
+      );
+    for (const l of LOCATIONS) this.groups.set(l, groupFor(l));
+    for (const r of this.rules)
+      for (const h of r.headers ?? []) this.headerGroups.set(h, groupFor('header', h));
     this.exclusions = opts.exclusions.map((e) => ({
       rules: e.rules ? new Set(e.rules) : undefined,
       targets: e.targets,
@@ -143,9 +204,10 @@ export class WafEngine {
       decoded = this.decompress(req.headers, body, hit);
       if (decoded) this.bodyTargets(req.headers, decoded, targets, hit);
     }
+    const memo: Memo = { forms: new Map(), hits: new Map() };
     for (const t of targets) {
       if (v.score >= this.threshold) break;
-      this.inspectTarget(t, hit);
+      this.inspectTarget(t, hit, memo, v);
     }
     return v;
   }
@@ -153,22 +215,59 @@ export class WafEngine {
   private inspectTarget(
     t: Target,
     hit: (id: string, c: string, s: number, l: string, n: string) => void,
+    memo: Memo,
+    v: Verdict,
   ): void {
-    const forms =
-      t.location === 'path'
-        ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
-        : variants(t.value, t.plus);
-    const allPlain = forms.every((f) => PLAIN.test(f));
-    for (const r of this.rules) {
-      if (allPlain && !r.plain) continue;
-      if (r.targets && !r.targets.has(t.location)) continue;
-      if (r.headers && (t.location !== 'header' || !r.headers.has(t.name))) continue;
-      for (const f of forms) {
-        if (r.re ? r.re.test(f) : findInternalUrl(f) !== undefined) {
+    const group =
+      (t.location === 'header' ? this.headerGroups.get(t.name) : undefined) ??
+      (this.groups.get(t.location) as RuleGroup);
+    // The same value in the same kind of place scores the same: evaluated once per request.
+    const key = t.location === 'path' ? undefined : `${t.plus ? '+' : '-'}${t.value}`;
+    const groupHits = key === undefined ? undefined : memo.hits.get(group);
+    const known = key === undefined ? undefined : groupHits?.get(key);
+    if (known) {
+      for (const r of known) hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
+      return;
+    }
+    let f = key === undefined ? undefined : memo.forms.get(key);
+    if (!f) {
+      const forms =
+        t.location === 'path'
+          ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
+          : variants(t.value, t.plus);
+      f = { forms, allPlain: forms.every((x) => PLAIN.test(x)) };
+      if (key !== undefined) memo.forms.set(key, f);
+    }
+    const { forms, allPlain } = f;
+    const rules = allPlain ? group.plain : group.all;
+    // One combined test of every pattern first; the rules one by one only when it matches.
+    const pre = allPlain ? group.plainAny : group.allAny;
+    let candidates = rules;
+    if (pre) {
+      let any = false;
+      for (const x of forms) {
+        if (pre.test(x)) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) candidates = allPlain ? NONE : group.ops;
+    }
+    const matched: CompiledRule[] = [];
+    for (const r of candidates) {
+      for (const x of forms) {
+        if (r.re ? r.re.test(x) : findInternalUrl(x) !== undefined) {
+          matched.push(r);
           hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
           break;
         }
       }
+      // Enough to block: the rest of this value and of the request cannot change the verdict.
+      if (v.score >= this.threshold) return;
+    }
+    if (key !== undefined) {
+      if (groupHits) groupHits.set(key, matched);
+      else memo.hits.set(group, new Map([[key, matched]]));
     }
   }
 

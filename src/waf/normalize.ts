@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Normalisation for the WAF: turns one raw value into the few decoded forms the rules run on.
  * Every step is linear in the input and bounded in the number of passes.
@@ -153,11 +155,18 @@ export function decodeRepeatedly(s: string, plusAsSpace: boolean, max = 4): stri
  * (`%e5%98%8a`, U+560A, becomes `\n`), which makes them header-injection carriers.
  */
 function foldLowByteControls(s: string): string {
-  return s.replace(/[\u0100-\uffff]/g, (c) => {
-    const lo = c.charCodeAt(0) & 0xff;
-    return lo === 0x0a || lo === 0x0d ? '\n' : c;
-  });
+  return LOW_BYTE_CONTROLS.test(s) ? s.replace(LOW_BYTE_CONTROLS_G, '\n') : s;
 }
+
+/** The UTF-16 code units U+0100..U+FFFF whose low byte is 0x0a or 0x0d, as one character class. */
+const LOW_BYTE_CLASS = (() => {
+  let cls = '';
+  for (let hi = 1; hi <= 0xff; hi++)
+    for (const lo of [0x0a, 0x0d]) cls += `\\u${((hi << 8) | lo).toString(16).padStart(4, '0')}`;
+  return `[${cls}]`;
+})();
+const LOW_BYTE_CONTROLS = new RegExp(LOW_BYTE_CLASS);
+const LOW_BYTE_CONTROLS_G = new RegExp(LOW_BYTE_CLASS, 'g');
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and other C0 controls are stripped
 const STRIP = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u00ad\u200b-\u200f\u2028\u2029\u2060\ufeff]/g;
@@ -165,20 +174,19 @@ const SQL_COMMENT = /\/\*!?\d*|\*\//g;
 const SPACES = /[\s\u00a0]+/g;
 
 const BASE64 = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
+/** Valid UTF-8 only (checked with isUtf8); drops a leading BOM like a fatal TextDecoder. */
+const UTF8 = new TextDecoder('utf-8');
 
 /** The text of a value that is plainly base64 of printable UTF-8 text, else undefined. */
 export function base64Text(s: string): string | undefined {
   const v = s.trim();
   if (v.length < 8 || v.length > 65536 || v.length % 4 === 1 || !BASE64.test(v)) return undefined;
   if (!/[0-9+/=_-]/.test(v) && !/[A-Z].*[a-z]|[a-z].*[A-Z]/.test(v)) return undefined;
-  const buf = Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  const buf = Buffer.from(/[-_]/.test(v) ? v.replace(/-/g, '+').replace(/_/g, '/') : v, 'base64');
   if (buf.length < 6) return undefined;
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
-  } catch {
-    return undefined;
-  }
+  // Validated first, so no exception is thrown (and caught) for the common binary case.
+  if (!isUtf8(buf)) return undefined;
+  const text = UTF8.decode(buf);
   let printable = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -206,18 +214,32 @@ export function variants(raw: string, plusAsSpace = false): string[] {
   return [...out];
 }
 
+/** Printable ASCII only: nothing to strip, fold or NFKC-normalise. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+/** Whitespace that SPACES would change: a run of two, or anything other than a plain space. */
+const SPACES_TO_FOLD = /[^\S ]|\s\s/;
+const TAG = /<[a-z]?>/g;
+
+/**
+ * Adds the forms of one decoded value. Each step runs only when the value holds the characters
+ * it acts on; the forms are the same as running every step.
+ */
 function addForms(decoded: string, out: Set<string>): void {
-  const base = foldLowByteControls(decoded.replace(STRIP, '')).normalize('NFKC').toLowerCase();
+  const clean = PRINTABLE_ASCII.test(decoded)
+    ? decoded
+    : foldLowByteControls(decoded.replace(STRIP, '')).normalize('NFKC');
+  const base = clean.toLowerCase();
   out.add(base);
-  const folded = base.replace(SQL_COMMENT, ' ').replace(SPACES, ' ');
+  let folded = base.includes('*') ? base.replace(SQL_COMMENT, ' ') : base;
+  if (SPACES_TO_FOLD.test(folded)) folded = folded.replace(SPACES, ' ');
   out.add(folded);
-  const glued = folded
-    .replace(CONCAT, '')
-    .replace(SHELL_NOISE, (m) => (m.startsWith('$') && m !== '$@' ? ' ' : ''));
+  const quoted = folded.includes("'") || folded.includes('"');
+  let glued = quoted ? folded.replace(CONCAT, '') : folded;
+  if (quoted || glued.includes('$') || glued.includes('\\'))
+    glued = glued.replace(SHELL_NOISE, (m) => (m.startsWith('$') && m !== '$@' ? ' ' : ''));
   out.add(glued);
   // Tag splitting (`o<x>nfocus`) and whitespace inside keywords (`java sc ript`).
-  const untagged = glued.replace(/<[a-z]?>/g, '');
-  out.add(untagged);
+  if (glued.includes('<')) out.add(glued.replace(TAG, ''));
 }
 
 /** Normalises a path for traversal rules: decoded, backslashes as slashes, repeated slashes folded. */
