@@ -2,8 +2,71 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
 
+/** Deeper than any config needs; deeper documents are refused before anything recurses on them. */
+const MAX_DEPTH = 100;
+
+/**
+ * One linear pass over JSON text: keys repeated in one object (JSON.parse keeps the last one
+ * silently; the config loader refuses them as the YAML parser does) and the nesting depth.
+ */
+function scanJsonConfig(text: string): 'duplicate' | 'deep' | undefined {
+  const stack: (Set<string> | undefined)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: find its end, honouring escapes.
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (escaped) escaped = false;
+        else if (d === 0x5c) escaped = true;
+        else if (d === 0x22) break;
+      }
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (keys.has(key)) return 'duplicate';
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b) {
+      if (stack.length >= MAX_DEPTH) return 'deep';
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b) {
+      if (stack.length >= MAX_DEPTH) return 'deep';
+      stack.push(undefined);
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+    } else if (c === 0x2c) {
+      expectKey = stack[stack.length - 1] !== undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Parses YAML or JSON text (JSON is YAML) into a plain object, or throws ConfigError. */
 export function parseConfigText(text: string, source = 'config'): unknown {
+  // JSON (what the admin API mostly receives) is parsed natively, far faster than as YAML;
+  // anything else, or JSON with a problem, goes through the YAML parser and its error messages.
+  const first = text.trimStart()[0];
+  if (first === '{' || first === '[') {
+    const problem = scanJsonConfig(text);
+    if (problem === 'deep')
+      throw new ConfigError([{ path: source, message: `nested more than ${MAX_DEPTH} levels deep` }]);
+    if (!problem) {
+      try {
+        const value = JSON.parse(text) as unknown;
+        if (value && typeof value === 'object' && !Array.isArray(value)) return value;
+      } catch {
+        // fall through to the YAML parser for a located error
+      }
+    }
+  }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
