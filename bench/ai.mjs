@@ -316,8 +316,12 @@ async function main() {
   const first = samples[1];
   const last = samples.at(-1);
   const heapGrowth = last.heapUsed - first.heapUsed;
+  const range = (k) => {
+    const xs = samples.slice(1).map((x) => x[k]);
+    return `${mb(Math.min(...xs))} to ${mb(Math.max(...xs))} MB`;
+  };
   console.log(
-    `\nfrom ${first.requests} to ${last.requests} requests: heap ${heapGrowth >= 0 ? '+' : ''}${mb(heapGrowth)} MB, RSS ${last.rss >= first.rss ? '+' : ''}${mb(last.rss - first.rss)} MB`,
+    `\nfrom ${first.requests} to ${last.requests} requests: heap ${heapGrowth >= 0 ? '+' : ''}${mb(heapGrowth)} MB (range ${range('heapUsed')}), RSS range ${range('rss')}`,
   );
   const plainRow = latency[1];
   const verdict = {
