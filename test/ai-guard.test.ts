@@ -288,7 +288,7 @@ describe('AI guardrails through the gateway', () => {
     }
   });
 
-  it('output regex: blocks, redacts, and only records on a stream', async () => {
+  it('output regex: blocks and redacts; on a stream redacts in flight and records the block', async () => {
     llm.reply('Use the key sk-abcdef123456 to call it.');
     try {
       const r = await chat('outre', 'key?');
@@ -298,6 +298,15 @@ describe('AI guardrails through the gateway', () => {
         lastDecisions().find((x) => x.policy === 'ai-guard-output' && x.phase === 'response')!.rule,
         'redact:api-key',
       );
+    } finally {
+      llm.reply(undefined);
+    }
+    llm.reply('Use the key sk-abcdef123456 to call it.');
+    try {
+      const s = await chat('outre', 'key?', { stream: true });
+      const text = [...s.text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('');
+      assert.equal(text, 'Use the key [KEY] to call it.');
+      assert.doesNotMatch(s.text, /sk-abc/);
     } finally {
       llm.reply(undefined);
     }

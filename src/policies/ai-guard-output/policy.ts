@@ -1,5 +1,11 @@
 import type { ValidateFunction } from 'ajv';
-import { aiCall, type OutputCheck, type OutputVerdict } from '../../ai/call-state.js';
+import {
+  aiCall,
+  type OutputCheck,
+  type OutputVerdict,
+  type StreamFilterFactory,
+} from '../../ai/call-state.js';
+import { streamRedactor } from '../../ai/guards/pii.js';
 import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { ajv } from '../../config/ajv.js';
@@ -85,6 +91,21 @@ export const aiGuardOutput = definePolicy({
       const st = await aiCall(ctx);
       return st.parseError ? undefined : refuseStream(ctx, st);
     };
-    return { validate: Object.assign(fn, { aiOutput }) };
+    // `redact` rules also rewrite streamed answers in flight; the other checks run at the end.
+    const redactors = rules
+      .filter((r) => r.action === 'redact')
+      .map((r) => ({ name: r.name, re: r.re, replacement: r.replacement }));
+    const aiStreamOutput: StreamFilterFactory | undefined =
+      redactors.length && config.streams !== 'refuse'
+        ? () => {
+            const r = streamRedactor(redactors, config.streamWindow);
+            return {
+              push: (t) => r.push(t),
+              end: () => r.end(),
+              rule: () => (r.kinds.size ? `redact:${[...r.kinds].join(',')}` : undefined),
+            };
+          }
+        : undefined;
+    return { validate: Object.assign(fn, { aiOutput, aiStreamOutput }) };
   },
 });

@@ -35,6 +35,13 @@ export const AiGuardOutputSchema = T.Object(
     ),
     maxChars: T.Optional(T.Integer({ minimum: 1, description: 'Longest answer accepted, in characters.' })),
     streams: streamsSchema(),
+    streamWindow: T.Integer({
+      minimum: 16,
+      maximum: 4096,
+      default: 96,
+      description:
+        '`redact` rules rewrite streamed answers in flight: this many characters are held back so that a match split across chunks is replaced whole. Must exceed the longest match.',
+    }),
   },
   { additionalProperties: false },
 );
