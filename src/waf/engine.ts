@@ -8,7 +8,8 @@ import {
   type Target,
   xmlTargets,
 } from './extract.js';
-import { pathForm, variants } from './normalize.js';
+import { charMask, type Gate, GateIndex, gateOf } from './gate.js';
+import { pathForm, simpleForms, variants } from './normalize.js';
 import { BUILTIN_RULES, type Location, PROTOCOL_RULES, type RuleDef } from './rules.js';
 import { unsafeReason } from './safety.js';
 import { findInternalUrl } from './ssrf.js';
@@ -50,6 +51,8 @@ interface CompiledRule {
   headers?: Set<string>;
   /** Can match a value made only of letters, digits, spaces and `.,_@-`. */
   plain: boolean;
+  /** Characters or strings a value must hold for the pattern to match (see gate.ts). */
+  gate?: Gate;
 }
 
 export interface RequestParts {
@@ -94,31 +97,38 @@ export function compileRules(opts: EngineOptions): CompiledRule[] {
       targets: def.targets ? new Set(def.targets) : undefined,
       headers: def.headers ? new Set(def.headers) : undefined,
       plain,
+      gate: def.pattern !== undefined ? gateOf(def.pattern) : undefined,
     });
   }
   return out;
 }
 
 const LOCATIONS: readonly Location[] = ['path', 'query', 'header', 'cookie', 'body', 'name'];
-const NONE: readonly CompiledRule[] = [];
 
-/**
- * The rules that apply to one kind of place, with every pattern joined into one alternation
- * (`allAny`, and `plainAny` for the rules that can match a plain value): a value that matches
- * neither needs no rule run one by one, except the operators (`ops`).
- */
+/** The rules that apply to one kind of place: all of them, and those that can match plain text. */
 interface RuleGroup {
   all: readonly CompiledRule[];
   plain: readonly CompiledRule[];
-  ops: readonly CompiledRule[];
-  allAny?: RegExp;
-  plainAny?: RegExp;
+  allGates: GateIndex;
+  plainGates: GateIndex;
 }
 
-/** Per-request memo: a value's forms, and the rules it matched per group. */
+/**
+ * One distinct value of a request: its forms, each with the mask of the ASCII characters it
+ * holds, and the rules it matched in each group it was inspected for.
+ */
+interface Seen {
+  forms: string[];
+  masks: number[][];
+  allPlain: boolean;
+  groups: RuleGroup[];
+  matched: CompiledRule[][];
+}
+
+/** Per-request memo of values, by form encoding (`+` as space or not). */
 interface Memo {
-  forms: Map<string, { forms: string[]; allPlain: boolean }>;
-  hits: Map<RuleGroup, Map<string, CompiledRule[]>>;
+  raw: Map<string, Seen>;
+  plus: Map<string, Seen>;
 }
 
 function ruleGroup(all: CompiledRule[]): RuleGroup {
@@ -126,24 +136,9 @@ function ruleGroup(all: CompiledRule[]): RuleGroup {
   return {
     all,
     plain,
-    ops: all.filter((r) => !r.re),
-    allAny: anyOf(all),
-    plainAny: anyOf(plain),
+    allGates: new GateIndex(all.map((r) => r.gate)),
+    plainGates: new GateIndex(plain.map((r) => r.gate)),
   };
-}
-
-/**
- * One regex that matches where any of the rules' patterns matches. Undefined (rules run one by
- * one) when there is none, or the patterns cannot be joined (duplicate named groups).
- */
-function anyOf(rules: CompiledRule[]): RegExp | undefined {
-  const sources = rules.filter((r) => r.re).map((r) => `(?:${(r.re as RegExp).source})`);
-  if (sources.length === 0) return undefined;
-  try {
-    return new RegExp(sources.join('|'), 'i');
-  } catch {
-    return undefined;
-  }
 }
 
 /** The WAF engine of one revision: rules compiled once, `inspect` per request. */
@@ -204,7 +199,7 @@ export class WafEngine {
       decoded = this.decompress(req.headers, body, hit);
       if (decoded) this.bodyTargets(req.headers, decoded, targets, hit);
     }
-    const memo: Memo = { forms: new Map(), hits: new Map() };
+    const memo: Memo = { raw: new Map(), plus: new Map() };
     for (const t of targets) {
       if (v.score >= this.threshold) break;
       this.inspectTarget(t, hit, memo, v);
@@ -222,40 +217,42 @@ export class WafEngine {
       (t.location === 'header' ? this.headerGroups.get(t.name) : undefined) ??
       (this.groups.get(t.location) as RuleGroup);
     // The same value in the same kind of place scores the same: evaluated once per request.
-    const key = t.location === 'path' ? undefined : `${t.plus ? '+' : '-'}${t.value}`;
-    const groupHits = key === undefined ? undefined : memo.hits.get(group);
-    const known = key === undefined ? undefined : groupHits?.get(key);
-    if (known) {
-      for (const r of known) hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
-      return;
-    }
-    let f = key === undefined ? undefined : memo.forms.get(key);
-    if (!f) {
-      const forms =
-        t.location === 'path'
-          ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
-          : variants(t.value, t.plus);
-      f = { forms, allPlain: forms.every((x) => PLAIN.test(x)) };
-      if (key !== undefined) memo.forms.set(key, f);
-    }
-    const { forms, allPlain } = f;
-    const rules = allPlain ? group.plain : group.all;
-    // One combined test of every pattern first; the rules one by one only when it matches.
-    const pre = allPlain ? group.plainAny : group.allAny;
-    let candidates = rules;
-    if (pre) {
-      let any = false;
-      for (const x of forms) {
-        if (pre.test(x)) {
-          any = true;
-          break;
-        }
+    const path = t.location === 'path';
+    const memoMap = t.plus ? memo.plus : memo.raw;
+    let f = path ? undefined : memoMap.get(t.value);
+    if (f) {
+      const g = f.groups.indexOf(group);
+      if (g >= 0) {
+        for (const r of f.matched[g] as CompiledRule[])
+          hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
+        return;
       }
-      if (!any) candidates = allPlain ? NONE : group.ops;
+    } else {
+      const simple = path ? undefined : simpleForms(t.value);
+      const forms =
+        simple ??
+        (path ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()] : variants(t.value, t.plus));
+      f = {
+        forms,
+        masks: forms.map(charMask),
+        allPlain: simple !== undefined || forms.every((x) => PLAIN.test(x)),
+        groups: [],
+        matched: [],
+      };
+      if (!path) memoMap.set(t.value, f);
     }
+    const { forms } = f;
+    const rules = f.allPlain ? group.plain : group.all;
+    // Gates are necessary conditions: a rule runs only on the forms that hold its characters.
+    const cand = (f.allPlain ? group.plainGates : group.allGates).candidates(forms, f.masks);
     const matched: CompiledRule[] = [];
-    for (const r of candidates) {
-      for (const x of forms) {
+    for (let i = 0; i < rules.length; i++) {
+      let bits = cand[i] as number;
+      if (bits === 0) continue;
+      const r = rules[i] as CompiledRule;
+      for (let j = 0; bits !== 0; j++, bits >>>= 1) {
+        if ((bits & 1) === 0) continue;
+        const x = forms[j] as string;
         if (r.re ? r.re.test(x) : findInternalUrl(x) !== undefined) {
           matched.push(r);
           hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
@@ -265,10 +262,8 @@ export class WafEngine {
       // Enough to block: the rest of this value and of the request cannot change the verdict.
       if (v.score >= this.threshold) return;
     }
-    if (key !== undefined) {
-      if (groupHits) groupHits.set(key, matched);
-      else memo.hits.set(group, new Map([[key, matched]]));
-    }
+    f.groups.push(group);
+    f.matched.push(matched);
   }
 
   private excluded(id: string, category: string, location: string, name: string): boolean {

@@ -205,6 +205,18 @@ const SHELL_NOISE = /\$\{?IFS\}?(?:\$\d)?|(?<=\w)["'\\](?=[\w/])|\$@/g;
  * folded; a variant without concatenation and shell quoting; and the decoded base64 text when
  * the value is plainly base64. Duplicates are dropped.
  */
+/** ASCII letters, digits, spaces and `_.,@-`: normalisation changes nothing in them but case. */
+const SIMPLE = /^[a-z0-9 _.,@-]*$/i;
+
+/**
+ * The forms of a simple value (only the characters of SIMPLE, no run of spaces, not base64
+ * text): its lower-case text, the one form `variants` would give. Undefined for other values.
+ */
+export function simpleForms(raw: string): string[] | undefined {
+  if (!SIMPLE.test(raw) || raw.includes('  ') || base64Text(raw) !== undefined) return undefined;
+  return [raw.toLowerCase()];
+}
+
 export function variants(raw: string, plusAsSpace = false): string[] {
   const out = new Set<string>();
   const decoded = decodeRepeatedly(raw, plusAsSpace);
