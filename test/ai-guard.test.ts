@@ -21,7 +21,17 @@ async function startClassifier(): Promise<{ url: string; texts: string[]; server
         res.writeHead(500).end('down');
         return;
       }
-      const { text } = JSON.parse(raw) as { text: string };
+      const { text, inputs } = JSON.parse(raw) as { text?: string; inputs?: string };
+      if (req.url === '/hf' && inputs !== undefined) {
+        texts.push(inputs);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify([[{ label: 'SAFE', score: inputs.includes('mango') ? 0.02 : 0.99 }]]));
+        return;
+      }
+      if (text === undefined) {
+        res.writeHead(422).end();
+        return;
+      }
       texts.push(text);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify([{ label: text.includes('pineapple') ? 'INJECTION' : 'SAFE', score: 0.97 }]));
@@ -31,7 +41,7 @@ async function startClassifier(): Promise<{ url: string; texts: string[]; server
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, texts, server };
 }
 
-const ROUTES = ['inj', 'shadow', 'clsdown', 'pii', 'piiblock', 'deny', 'outre', 'outjson'];
+const ROUTES = ['inj', 'shadow', 'clsdown', 'pii', 'piiblock', 'deny', 'outre', 'outjson', 'hf'];
 
 function config(llm: MockLlm, classifier: string) {
   return {
@@ -111,6 +121,12 @@ function config(llm: MockLlm, classifier: string) {
       { name: 'ai-guard-injection', id: 'inj-budget', scope: { route: 'budget' } },
       { name: 'ai-guard-pii', id: 'pii-claude', scope: { route: 'claude' }, config: { input: 'off' } },
       {
+        name: 'ai-guard-injection',
+        id: 'inj-hf',
+        scope: { route: 'hf' },
+        config: { classifier: { url: `${classifier}/hf`, field: 'inputs', threshold: 0.9 } },
+      },
+      {
         name: 'ai-budget',
         scope: { route: 'budget' },
         config: { limits: [{ per: 'consumer', window: 'day', requests: 1 }] },
@@ -185,6 +201,12 @@ describe('AI guardrails through the gateway', () => {
     assert.equal(r.status, 400);
     assert.equal(lastDecisions().find((x) => x.policy === 'ai-guard-injection')!.rule, 'classifier');
     assert.equal(cls.texts.at(-1), 'Tell me about pineapple farming.');
+  });
+
+  it('speaks the Hugging Face shape: `inputs` in, nested label scores out (1 - score of a safe label)', async () => {
+    assert.equal((await chat('hf', 'Tell me about mango farming.')).status, 400);
+    assert.equal(cls.texts.at(-1), 'Tell me about mango farming.');
+    assert.equal((await chat('hf', 'Tell me about apple farming.')).status, 200);
   });
 
   it('fails closed with 503 when the classifier is down and failClosed is set', async () => {

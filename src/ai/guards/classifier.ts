@@ -2,11 +2,14 @@ import { Agent, request } from 'undici';
 
 /**
  * An HTTP prompt-injection classifier (a fine-tuned model behind a small service). The gateway
- * POSTs `{ "text": "..." }` and reads a score in [0, 1] from `{ "score": 0.97 }` or from a
- * Hugging Face text-classification answer `[{ "label": "INJECTION", "score": 0.97 }]`.
+ * POSTs `{ "text": "..." }` (or `{ "inputs": "..." }`, as Hugging Face's text-embeddings-inference
+ * `/predict` and Inference API take it) and reads a score in [0, 1] from `{ "score": 0.97 }` or
+ * from a text-classification answer `[{ "label": "INJECTION", "score": 0.97 }]`.
  */
 export interface ClassifierConfig {
   url: string;
+  /** The JSON property the text is sent in: `text`, or `inputs` for Hugging Face servers. */
+  field: 'text' | 'inputs';
   timeoutMs: number;
   threshold: number;
   headers?: Record<string, string>;
@@ -55,7 +58,7 @@ export function makeClassifier(cfg: ClassifierConfig): Classifier {
           method: 'POST',
           dispatcher: agent,
           headers: { 'content-type': 'application/json', ...cfg.headers },
-          body: JSON.stringify({ text }),
+          body: JSON.stringify({ [cfg.field]: text }),
           headersTimeout: cfg.timeoutMs,
           bodyTimeout: cfg.timeoutMs,
           signal: AbortSignal.timeout(cfg.timeoutMs),

@@ -48,6 +48,13 @@ export const AiGuardInjectionSchema = T.Object(
             description:
               'Classifier service: POST `{ "text": ... }`, answers `{ "score": 0..1 }` or `[{ "label", "score" }]`. Asked when the heuristics did not block.',
           }),
+          field: T.Unsafe<'text' | 'inputs'>({
+            type: 'string',
+            enum: ['text', 'inputs'],
+            default: 'text',
+            description:
+              'The JSON property the text is sent in: `text`, or `inputs` for a Hugging Face server (text-embeddings-inference `/predict`, Inference API) running a prompt-injection model.',
+          }),
           timeoutMs: T.Integer({ minimum: 1, default: 1000, description: 'Time allowed for its answer.' }),
           threshold: T.Number({
             minimum: 0,
