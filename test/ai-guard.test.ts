@@ -203,6 +203,26 @@ describe('AI guardrails through the gateway', () => {
     assert.equal(cls.texts.at(-1), 'Tell me about pineapple farming.');
   });
 
+  it('asks the classifier about each message once: a conversation sends only its new messages', async () => {
+    const turn = (...contents: string[]) =>
+      call(`${t.url}/inj/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'fast',
+          messages: contents.map((content, i) => ({ role: i % 2 ? 'assistant' : 'user', content })),
+        }),
+      });
+    const n = cls.texts.length;
+    assert.equal((await turn('Plan a trip to Lima.', 'Sure.', 'In May?')).status, 200);
+    assert.deepEqual(cls.texts.slice(n), ['Plan a trip to Lima.', 'In May?']);
+    assert.equal(
+      (await turn('Plan a trip to Lima.', 'Sure.', 'In May?', 'Yes.', 'Any pineapple farms?')).status,
+      400,
+    );
+    assert.deepEqual(cls.texts.slice(n), ['Plan a trip to Lima.', 'In May?', 'Any pineapple farms?']);
+  });
+
   it('speaks the Hugging Face shape: `inputs` in, nested label scores out (1 - score of a safe label)', async () => {
     assert.equal((await chat('hf', 'Tell me about mango farming.')).status, 400);
     assert.equal(cls.texts.at(-1), 'Tell me about mango farming.');

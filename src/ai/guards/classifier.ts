@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 
 /**
@@ -41,6 +42,32 @@ export function scoreFrom(body: unknown): number {
 
 export interface Classifier {
   score(text: string): Promise<number>;
+}
+
+/**
+ * Scores remembered per text (by hash) for `ttlMs`, at most `max` of them, the oldest dropped
+ * first: a conversation re-sends its history on every turn, and only the new message is asked.
+ */
+export function cachedClassifier(
+  inner: Classifier,
+  ttlMs: number,
+  now: () => number,
+  max = 10_000,
+): Classifier {
+  if (ttlMs <= 0) return inner;
+  const seen = new Map<string, { score: number; expires: number }>();
+  return {
+    async score(text) {
+      const key = createHash('sha256').update(text).digest('base64url');
+      const hit = seen.get(key);
+      if (hit && hit.expires > now()) return hit.score;
+      const score = await inner.score(text);
+      seen.delete(key);
+      seen.set(key, { score, expires: now() + ttlMs });
+      if (seen.size > max) seen.delete(seen.keys().next().value as string);
+      return score;
+    },
+  };
 }
 
 // One pool for every revision's classifiers: policies have no teardown, so a pool per revision would leak.

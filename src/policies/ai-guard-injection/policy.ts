@@ -1,6 +1,6 @@
 import { aiCall } from '../../ai/call-state.js';
 import type { OutputCheck } from '../../ai/call-state.js';
-import { type Classifier, makeClassifier } from '../../ai/guards/classifier.js';
+import { type Classifier, cachedClassifier, makeClassifier } from '../../ai/guards/classifier.js';
 import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { INJECTION_RULES, type InjectionRule, scoreInjection } from '../../ai/guards/injection.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
@@ -36,7 +36,11 @@ export const aiGuardInjection = definePolicy({
     const roles = new Set(config.roles);
     const threshold = config.threshold;
     const signals = guardSignals('ai-guard-injection', deps);
-    const classifier: Classifier | undefined = config.classifier && makeClassifier(config.classifier);
+    const classifier: Classifier | undefined =
+      config.classifier &&
+      cachedClassifier(makeClassifier(config.classifier), config.classifier.cacheTtlMs, () =>
+        deps.clock.now(),
+      );
     const cls = config.classifier;
     const unavailable = deps.metrics.counter(
       'portcullis_ai_guard_classifier_failures_total',
@@ -69,7 +73,7 @@ export const aiGuardInjection = definePolicy({
         detail = `score ${v.score} >= ${threshold}`;
       } else if (classifier && cls) {
         try {
-          const s = await classifier.score(texts.join('\n\n'));
+          const s = Math.max(...(await Promise.all(texts.map((t) => classifier.score(t)))));
           if (s >= cls.threshold) {
             rule = 'classifier';
             detail = `classifier score ${s} >= ${cls.threshold}`;

@@ -56,6 +56,12 @@ export const AiGuardInjectionSchema = T.Object(
               'The JSON property the text is sent in: `text`, or `inputs` for a Hugging Face server (text-embeddings-inference `/predict`, Inference API) running a prompt-injection model.',
           }),
           timeoutMs: T.Integer({ minimum: 1, default: 1000, description: 'Time allowed for its answer.' }),
+          cacheTtlMs: T.Integer({
+            minimum: 0,
+            default: 600000,
+            description:
+              "How long a text's score is remembered (by hash, 10,000 texts at most). Each message is scored on its own, so a conversation asks only about its new messages. 0 turns the cache off.",
+          }),
           threshold: T.Number({
             minimum: 0,
             maximum: 1,
