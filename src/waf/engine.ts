@@ -8,8 +8,8 @@ import {
   type Target,
   xmlTargets,
 } from './extract.js';
-import { charMask, type Gate, GateIndex, gateOf } from './gate.js';
-import { pathForm, simpleForms, variants } from './normalize.js';
+import { type Gate, GateIndex, gateOf } from './gate.js';
+import { pathForm, simpleForm, variants } from './normalize.js';
 import { BUILTIN_RULES, type Location, PROTOCOL_RULES, type RuleDef } from './rules.js';
 import { unsafeReason } from './safety.js';
 import { findInternalUrl } from './ssrf.js';
@@ -113,16 +113,12 @@ interface RuleGroup {
   plainGates: GateIndex;
 }
 
-/**
- * One distinct value of a request: its forms, each with the mask of the ASCII characters it
- * holds, and the rules it matched in each group it was inspected for.
- */
+/** One distinct value of a request: its forms, and the rules it matched per group inspected. */
 interface Seen {
   forms: string[];
-  masks: number[][];
   allPlain: boolean;
   groups: RuleGroup[];
-  matched: CompiledRule[][];
+  matched: (readonly CompiledRule[])[];
 }
 
 /** Per-request memo of values, by form encoding (`+` as space or not). */
@@ -130,6 +126,8 @@ interface Memo {
   raw: Map<string, Seen>;
   plus: Map<string, Seen>;
 }
+
+const NO_RULES: readonly CompiledRule[] = [];
 
 function ruleGroup(all: CompiledRule[]): RuleGroup {
   const plain = all.filter((r) => r.plain);
@@ -216,8 +214,14 @@ export class WafEngine {
     const group =
       (t.location === 'header' ? this.headerGroups.get(t.name) : undefined) ??
       (this.groups.get(t.location) as RuleGroup);
-    // The same value in the same kind of place scores the same: evaluated once per request.
     const path = t.location === 'path';
+    // A simple value (words, numbers, e-mail addresses) has one form and meets plain rules only.
+    const simple = path ? undefined : simpleForm(t.value);
+    if (simple !== undefined) {
+      this.score([simple], group.plain, group.plainGates, t, hit, v);
+      return;
+    }
+    // The same value in the same kind of place scores the same: evaluated once per request.
     const memoMap = t.plus ? memo.plus : memo.raw;
     let f = path ? undefined : memoMap.get(t.value);
     if (f) {
@@ -228,24 +232,30 @@ export class WafEngine {
         return;
       }
     } else {
-      const simple = path ? undefined : simpleForms(t.value);
-      const forms =
-        simple ??
-        (path ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()] : variants(t.value, t.plus));
-      f = {
-        forms,
-        masks: forms.map(charMask),
-        allPlain: simple !== undefined || forms.every((x) => PLAIN.test(x)),
-        groups: [],
-        matched: [],
-      };
+      const forms = path
+        ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
+        : variants(t.value, t.plus);
+      f = { forms, allPlain: forms.every((x) => PLAIN.test(x)), groups: [], matched: [] };
       if (!path) memoMap.set(t.value, f);
     }
-    const { forms } = f;
-    const rules = f.allPlain ? group.plain : group.all;
-    // Gates are necessary conditions: a rule runs only on the forms that hold its characters.
-    const cand = (f.allPlain ? group.plainGates : group.allGates).candidates(forms, f.masks);
-    const matched: CompiledRule[] = [];
+    const matched = f.allPlain
+      ? this.score(f.forms, group.plain, group.plainGates, t, hit, v)
+      : this.score(f.forms, group.all, group.allGates, t, hit, v);
+    f.groups.push(group);
+    f.matched.push(matched);
+  }
+
+  /** Runs the rules on the forms of one value (each rule on the forms its gate lets through). */
+  private score(
+    forms: string[],
+    rules: readonly CompiledRule[],
+    gates: GateIndex,
+    t: Target,
+    hit: (id: string, c: string, s: number, l: string, n: string) => void,
+    v: Verdict,
+  ): readonly CompiledRule[] {
+    const cand = gates.candidates(forms);
+    let matched = NO_RULES as CompiledRule[];
     for (let i = 0; i < rules.length; i++) {
       let bits = cand[i] as number;
       if (bits === 0) continue;
@@ -254,16 +264,16 @@ export class WafEngine {
         if ((bits & 1) === 0) continue;
         const x = forms[j] as string;
         if (r.re ? r.re.test(x) : findInternalUrl(x) !== undefined) {
+          if (matched === NO_RULES) matched = [];
           matched.push(r);
           hit(r.def.id, r.def.category, r.def.score, t.location, t.name);
           break;
         }
       }
       // Enough to block: the rest of this value and of the request cannot change the verdict.
-      if (v.score >= this.threshold) return;
+      if (v.score >= this.threshold) break;
     }
-    f.groups.push(group);
-    f.matched.push(matched);
+    return matched;
   }
 
   private excluded(id: string, category: string, location: string, name: string): boolean {

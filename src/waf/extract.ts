@@ -93,9 +93,11 @@ export function jsonTargets(v: unknown, path: string, out: Target[], depth = 0):
   else if (Array.isArray(v))
     for (let i = 0; i < v.length; i++) jsonTargets(v[i], `${path}[${i}]`, out, depth + 1);
   else if (v && typeof v === 'object') {
-    for (const [k, child] of Object.entries(v)) {
-      out.push({ location: 'name', name: `${path}.${k}`, value: k });
-      jsonTargets(child, path ? `${path}.${k}` : k, out, depth + 1);
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const name = `${path}.${k}`;
+      out.push({ location: 'name', name, value: k });
+      jsonTargets(o[k], path ? name : k, out, depth + 1);
     }
   }
 }

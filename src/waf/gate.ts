@@ -136,8 +136,6 @@ export interface Gate {
   /** ASCII characters as a 128-bit mask in four words. */
   mask: [number, number, number, number];
   strings: string[];
-  /** The first character of each string, checked against the mask before `includes`. */
-  firsts: number[];
 }
 
 /** Most literals a gate may hold before it costs more than it saves. */
@@ -152,21 +150,18 @@ export function gateOf(source: string): Gate | undefined {
   }
   const r = req(tree);
   if (!r || r.size === 0 || cost(r) > MAX_COST) return undefined;
-  const gate: Gate = { mask: [0, 0, 0, 0], strings: [], firsts: [] };
+  const gate: Gate = { mask: [0, 0, 0, 0], strings: [] };
   for (const lit of r) {
     if (lit.length === 1) {
       const c = lit.charCodeAt(0);
       gate.mask[c >> 5] = (gate.mask[c >> 5] as number) | (1 << (c & 31));
-    } else {
-      gate.strings.push(lit);
-      gate.firsts.push(lit.charCodeAt(0));
-    }
+    } else gate.strings.push(lit);
   }
   return gate;
 }
 
 /** The ASCII characters a value holds, as the mask a gate is checked against. */
-export function charMask(s: string): [number, number, number, number] {
+export function charMask(s: string, out: Int32Array = new Int32Array(4)): Int32Array {
   let m0 = 0;
   let m1 = 0;
   let m2 = 0;
@@ -178,24 +173,47 @@ export function charMask(s: string): [number, number, number, number] {
     else if (c < 96) m2 |= 1 << (c - 64);
     else if (c < 128) m3 |= 1 << (c - 96);
   }
-  return [m0, m1, m2, m3];
+  out[0] = m0;
+  out[1] = m1;
+  out[2] = m2;
+  out[3] = m3;
+  return out;
 }
 
 /** A gate's string, under its first character, with the mask of all its characters. */
 interface Literal {
   rule: number;
   lit: string;
-  mask: readonly number[];
+  mask: Int32Array;
 }
 
 /** Whether a value's mask has every character of a literal's. */
-function holds(m: readonly number[], lit: readonly number[]): boolean {
+function holds(m: Int32Array, lit: Int32Array): boolean {
   return (
     ((m[0] as number) & (lit[0] as number)) === lit[0] &&
     ((m[1] as number) & (lit[1] as number)) === lit[1] &&
     ((m[2] as number) & (lit[2] as number)) === lit[2] &&
     ((m[3] as number) & (lit[3] as number)) === lit[3]
   );
+}
+
+/** Letters from the rarest to the most common in English text. */
+const LETTERS_BY_RARITY = 'zqxjkvbpygfwmucldrhsnioate';
+
+/** How rare a character is in ordinary values: punctuation outside plain text first. */
+function rarity(c: string): number {
+  const l = LETTERS_BY_RARITY.indexOf(c);
+  if (l >= 0) return 100 - l;
+  if (c >= '0' && c <= '9') return 60;
+  if (COMMON.test(c)) return 50;
+  return 200;
+}
+
+/** The code of a literal's rarest character. */
+function rarest(lit: string): number {
+  let best = 0;
+  for (let i = 1; i < lit.length; i++) if (rarity(lit[i] as string) > rarity(lit[best] as string)) best = i;
+  return lit.charCodeAt(best);
 }
 
 /** Most forms a value can have for the per-form bits of `candidates` (more: every rule runs). */
@@ -206,25 +224,30 @@ const MAX_FORMS = 31;
  * match which form. Rules without a gate are candidates on every form.
  */
 export class GateIndex {
-  private readonly gated: boolean[];
+  /** Rules without a gate: candidates on every form. */
+  private readonly ungated: number[] = [];
   private readonly byChar: number[][] = Array.from({ length: 128 }, () => []);
   private readonly byFirst: Literal[][] = Array.from({ length: 128 }, () => []);
   /** The characters some gate looks for. */
   private readonly used: [number, number, number, number] = [0, 0, 0, 0];
   private readonly cand: Uint32Array;
+  private readonly mask = new Int32Array(4);
 
   constructor(gates: readonly (Gate | undefined)[]) {
-    this.gated = gates.map((g) => g !== undefined);
     this.cand = new Uint32Array(gates.length);
     gates.forEach((g, rule) => {
-      if (!g) return;
+      if (!g) {
+        this.ungated.push(rule);
+        return;
+      }
       for (let c = 0; c < 128; c++) {
         if (((g.mask[c >> 5] as number) & (1 << (c & 31))) === 0) continue;
         (this.byChar[c] as number[]).push(rule);
         this.used[c >> 5] = (this.used[c >> 5] as number) | (1 << (c & 31));
       }
-      g.strings.forEach((lit, i) => {
-        const c = g.firsts[i] as number;
+      g.strings.forEach((lit) => {
+        // Filed under its rarest character, so common letters lead to few literals.
+        const c = rarest(lit);
         (this.byFirst[c] as Literal[]).push({ rule, lit, mask: charMask(lit) });
         this.used[c >> 5] = (this.used[c >> 5] as number) | (1 << (c & 31));
       });
@@ -235,14 +258,15 @@ export class GateIndex {
    * Per rule, one bit per form (bit j: the rule can match form j); the array is reused by the
    * next call.
    */
-  candidates(forms: readonly string[], masks: readonly (readonly number[])[]): Uint32Array {
+  candidates(forms: readonly string[]): Uint32Array {
     const cand = this.cand;
     const all = forms.length > MAX_FORMS ? 0xffffffff : (1 << forms.length) - 1;
-    for (let i = 0; i < cand.length; i++) cand[i] = all === 0xffffffff || !this.gated[i] ? all : 0;
-    if (all === 0xffffffff) return cand;
+    if (all === 0xffffffff) return cand.fill(all);
+    cand.fill(0);
+    for (const i of this.ungated) cand[i] = all;
     for (let j = 0; j < forms.length; j++) {
       const form = forms[j] as string;
-      const m = masks[j] as readonly number[];
+      const m = charMask(form, this.mask);
       const bit = 1 << j;
       for (let w = 0; w < 4; w++) {
         let bits = (m[w] as number) & (this.used[w] as number);

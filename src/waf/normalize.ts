@@ -209,12 +209,12 @@ const SHELL_NOISE = /\$\{?IFS\}?(?:\$\d)?|(?<=\w)["'\\](?=[\w/])|\$@/g;
 const SIMPLE = /^[a-z0-9 _.,@-]*$/i;
 
 /**
- * The forms of a simple value (only the characters of SIMPLE, no run of spaces, not base64
- * text): its lower-case text, the one form `variants` would give. Undefined for other values.
+ * The one form of a simple value (only the characters of SIMPLE, no run of spaces, not base64
+ * text): its lower-case text, what `variants` gives for it. Undefined for any other value.
  */
-export function simpleForms(raw: string): string[] | undefined {
+export function simpleForm(raw: string): string | undefined {
   if (!SIMPLE.test(raw) || raw.includes('  ') || base64Text(raw) !== undefined) return undefined;
-  return [raw.toLowerCase()];
+  return raw.toLowerCase();
 }
 
 export function variants(raw: string, plusAsSpace = false): string[] {
