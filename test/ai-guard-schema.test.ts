@@ -31,7 +31,7 @@ describe('ai-guard-* schemas', () => {
       input: 'redact',
       output: 'redact',
       roles: ['system', 'user', 'assistant', 'tool'],
-      streams: 'redact',
+      streams: 'in-flight',
       streamWindow: 96,
       replacement: '[{type}]',
     });
@@ -43,6 +43,7 @@ describe('ai-guard-* schemas', () => {
       output: false,
       roles: ['user', 'tool'],
       streams: 'check-at-end',
+      streamWindow: 96,
     });
     assert.deepEqual(check(aiGuardOutput.schema, {}).config, {
       regex: [],

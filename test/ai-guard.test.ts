@@ -93,6 +93,7 @@ function config(llm: MockLlm, classifier: string) {
           words: ['project falcon'],
           topics: [{ name: 'weapons', terms: ['rifle', 'ammunition', 'silencer'], minMatches: 2 }],
           output: true,
+          streams: 'cut',
         },
       },
       {
@@ -325,6 +326,51 @@ describe('AI guardrails through the gateway', () => {
     llm.reply('Project Falcon ships in May.');
     try {
       assert.equal((await chat('deny', 'what ships in May?')).status, 422);
+    } finally {
+      llm.reply(undefined);
+    }
+  });
+
+  it('streams: cut ends a stream with an error event before a denied word is sent', async () => {
+    llm.reply(`${'All fine here. '.repeat(12)}Then Project Falcon ships in May, as planned.`);
+    try {
+      const s = await chat('deny', 'news?', { stream: true });
+      assert.equal(s.status, 200);
+      const text = [...s.text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('');
+      assert.match(text, /^All fine here\./);
+      assert.doesNotMatch(s.text, /Falcon|\[DONE\]/);
+      assert.match(s.text, /"code":"output_blocked"/);
+      const line = t.access.lines.at(-1)!;
+      assert.equal(line.error, 'PCS_ERR_AI_OUTPUT_BLOCKED');
+      const d = lastDecisions().find((x) => x.policy === 'ai-guard-deny' && x.phase === 'response')!;
+      assert.deepEqual([d.outcome, d.rule], ['deny', 'word']);
+      // A clean stream flows whole.
+      llm.reply('Nothing to report today.');
+      const ok = await chat('deny', 'news?', { stream: true });
+      assert.match(ok.text, /\[DONE\]/);
+      assert.equal(
+        [...ok.text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join(''),
+        'Nothing to report today.',
+      );
+    } finally {
+      llm.reply(undefined);
+    }
+  });
+
+  it('PII with output: block cuts a stream before the finding is sent (OpenAI client sees an error)', async () => {
+    llm.reply('Your card is 5500 0000 0000 0004, keep it safe.');
+    try {
+      const oai = new OpenAI({ apiKey: 'k', baseURL: `${t.url}/piiblock`, maxRetries: 0 });
+      const s = await oai.chat.completions.create({
+        model: 'fast',
+        messages: [{ role: 'user', content: 'card?' }],
+        stream: true,
+      });
+      let text = '';
+      await assert.rejects(async () => {
+        for await (const c of s) text += c.choices[0]?.delta?.content ?? '';
+      }, /blocked by a guardrail/);
+      assert.doesNotMatch(text, /5500|0004/);
     } finally {
       llm.reply(undefined);
     }

@@ -164,3 +164,10 @@ export interface StreamTextFilter {
   rule(): string | undefined;
 }
 export type StreamFilterFactory = () => StreamTextFilter;
+
+/** Thrown by a stream filter's push or end to cut the stream: a guard found what it blocks. */
+export class StreamBlocked extends Error {
+  constructor(readonly rule: string) {
+    super(`stream cut by a guardrail: ${rule}`);
+  }
+}

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Exchange } from '../proxy/exchange.js';
-import type { StreamTextFilter } from './call-state.js';
+import { StreamBlocked, type StreamTextFilter } from './call-state.js';
 import type { Opened } from './dispatch.js';
 import { AnthropicStreamEncoder } from './protocols/anthropic-input.js';
 import type { ChatChunk, ToolCallDelta, Usage } from './protocols/types.js';
@@ -19,9 +19,11 @@ export interface StreamResult {
   toolArgs: string;
   /** Monotonic time of the first byte written to the client. */
   firstByteAt: number;
-  /** Why the stream ended early: the client left, the provider failed. */
-  ended: 'ok' | 'client' | 'provider';
+  /** Why the stream ended early: the client left, the provider failed, a guard cut it. */
+  ended: 'ok' | 'client' | 'provider' | 'blocked';
   error?: string;
+  /** With `blocked`: the guard's rule. */
+  blocked?: StreamBlocked;
 }
 
 export interface PumpOptions {
@@ -128,7 +130,16 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
     await write(tail);
   } catch (err) {
     if (o.signal.aborted || res.destroyed) out.ended = 'client';
-    else {
+    else if (err instanceof StreamBlocked) {
+      out.ended = 'blocked';
+      out.blocked = err;
+      const msg = 'The model answer was blocked by a guardrail';
+      await write(
+        enc
+          ? enc.error(msg, 'invalid_request_error')
+          : `data: ${JSON.stringify({ error: { message: msg, type: 'invalid_request_error', code: 'output_blocked' } })}\n\n`,
+      );
+    } else {
       out.ended = 'provider';
       out.error = (err as Error).message;
       const msg = 'The AI provider stream failed';

@@ -15,6 +15,7 @@ import {
   aiCall,
   type OutputCheck,
   type StreamFilterFactory,
+  StreamBlocked,
   type StreamTextFilter,
   settle,
 } from './call-state.js';
@@ -444,10 +445,20 @@ export function makeTerminal(
       res.flushHeaders();
       // Enforced guards that rewrite streams (PII redaction) filter the text in flight, chained.
       const filters = guards.filter((g) => g.enforce && g.stream).map((g) => ({ g, f: g.stream!() }));
+      // A filter that cuts the stream throws StreamBlocked; remember whose it was.
+      let cutBy: Guard | undefined;
+      const guarded = <T>(g: Guard, run: () => T): T => {
+        try {
+          return run();
+        } catch (err) {
+          if (err instanceof StreamBlocked) cutBy = g;
+          throw err;
+        }
+      };
       const filter: StreamTextFilter | undefined = filters.length
         ? {
-            push: (t) => filters.reduce((acc, { f }) => f.push(acc), t),
-            end: () => filters.reduce((acc, { f }) => f.push(acc) + f.end(), ''),
+            push: (t) => filters.reduce((acc, { g, f }) => guarded(g, () => f.push(acc)), t),
+            end: () => filters.reduce((acc, { g, f }) => guarded(g, () => f.push(acc) + f.end()), ''),
             rule: () => undefined,
           }
         : undefined;
@@ -464,7 +475,21 @@ export function makeTerminal(
         monotonic: () => clock.monotonic(),
         signal: ac.signal,
       });
-      if (s.ended === 'client') opened.reply.body.destroy();
+      if (s.ended === 'client' || s.ended === 'blocked') opened.reply.body.destroy();
+      if (s.ended === 'blocked' && cutBy) {
+        ctx.decisions.push({
+          policy: cutBy.label.split('#')[0],
+          id: cutBy.label.split('#')[1] ?? cutBy.label,
+          scope: cutBy.scope,
+          phase: 'response',
+          mode: 'enforce',
+          outcome: 'deny',
+          rule: s.blocked?.rule,
+          code: 'PCS_ERR_AI_OUTPUT_BLOCKED',
+        });
+        x.code = 'PCS_ERR_AI_OUTPUT_BLOCKED';
+        x.detail = s.blocked?.message;
+      }
       const estimated = !s.usage;
       const inputTokens = s.usage?.prompt_tokens ?? estimate;
       const outputTokens = s.usage?.completion_tokens ?? estimateText(s.text) + estimateText(s.toolArgs);
@@ -482,7 +507,8 @@ export function makeTerminal(
           });
       }
       if (guards.length && s.ended === 'ok') runGuards(ctx, guards, s.text);
-      const status = s.ended === 'client' ? 499 : s.ended === 'provider' ? 502 : 200;
+      const status =
+        s.ended === 'client' ? 499 : s.ended === 'provider' ? 502 : s.ended === 'blocked' ? 422 : 200;
       if (s.ended === 'provider') {
         x.code = 'PCS_ERR_AI_PROVIDER_UNAVAILABLE';
         x.detail = s.error;

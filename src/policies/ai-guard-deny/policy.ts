@@ -1,5 +1,5 @@
-import { aiCall, type OutputCheck } from '../../ai/call-state.js';
-import { guardSignals, refuseStream } from '../../ai/guards/common.js';
+import { aiCall, type OutputCheck, type StreamFilterFactory } from '../../ai/call-state.js';
+import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
 import { normalise } from '../../ai/guards/injection.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { guardTexts } from '../../ai/guards/texts.js';
@@ -92,6 +92,15 @@ export const aiGuardDeny = definePolicy({
         return { block: { rule } };
       };
       Object.assign(fn, { aiOutput });
+      if (config.streams === 'cut') {
+        const aiStreamOutput: StreamFilterFactory = () =>
+          streamCutter((held) => {
+            const rule = check([held]);
+            if (rule) signals.matched('output', rule);
+            return rule;
+          }, config.streamWindow);
+        Object.assign(fn, { aiStreamOutput });
+      }
     }
     return { validate: fn };
   },

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, rolesSchema, streamsSchema } from '../../ai/guards/common.js';
+import { patternSchema, rolesSchema, streamsSchema, streamWindowSchema } from '../../ai/guards/common.js';
 
 const term = T.String({ minLength: 1, maxLength: 200 });
 
@@ -51,6 +51,7 @@ export const AiGuardDenySchema = T.Object(
     }),
     roles: rolesSchema(['user', 'tool'], 'are checked'),
     streams: streamsSchema(),
+    streamWindow: streamWindowSchema('deny-lists are checked (`streams: cut`)'),
   },
   { additionalProperties: false },
 );

@@ -15,7 +15,7 @@ export const AiGuardInjectionSchema = T.Object(
       description:
         "Also score the model's answer (an answer that carries injected instructions or the system prompt onwards).",
     }),
-    streams: streamsSchema(),
+    streams: streamsSchema(false),
     disabledRules: T.Array(T.String(), {
       default: [],
       uniqueItems: true,

@@ -6,7 +6,7 @@ import {
   type StreamFilterFactory,
 } from '../../ai/call-state.js';
 import { streamRedactor } from '../../ai/guards/pii.js';
-import { guardSignals, refuseStream } from '../../ai/guards/common.js';
+import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
 import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
 import { ajv } from '../../config/ajv.js';
 import type { PolicyContext } from '../../core/context.js';
@@ -91,18 +91,40 @@ export const aiGuardOutput = definePolicy({
       const st = await aiCall(ctx);
       return st.parseError ? undefined : refuseStream(ctx, st);
     };
-    // `redact` rules also rewrite streamed answers in flight; the other checks run at the end.
+    // On streams, `redact` rules rewrite the text in flight and, with `streams: cut`, `block`
+    // rules and `maxChars` cut the stream before a match is sent; the other checks run at the end.
     const redactors = rules
       .filter((r) => r.action === 'redact')
       .map((r) => ({ name: r.name, re: r.re, replacement: r.replacement }));
+    const cutRules = rules.filter((r) => r.action === 'block');
+    const cutting = config.streams === 'cut' && (cutRules.length > 0 || config.maxChars !== undefined);
     const aiStreamOutput: StreamFilterFactory | undefined =
-      redactors.length && config.streams !== 'refuse'
+      config.streams !== 'refuse' && (redactors.length || cutting)
         ? () => {
-            const r = streamRedactor(redactors, config.streamWindow);
+            const red = redactors.length ? streamRedactor(redactors, config.streamWindow) : undefined;
+            let total = 0;
+            const cut = cutting
+              ? streamCutter((held) => {
+                  const hit = cutRules.find((r) => r.re.test(held));
+                  const rule =
+                    config.maxChars !== undefined && total > config.maxChars
+                      ? 'max-chars'
+                      : hit && `block:${hit.name}`;
+                  if (rule) signals.matched('output', rule);
+                  return rule;
+                }, config.streamWindow)
+              : undefined;
             return {
-              push: (t) => r.push(t),
-              end: () => r.end(),
-              rule: () => (r.kinds.size ? `redact:${[...r.kinds].join(',')}` : undefined),
+              push(t) {
+                total += t.length;
+                const x = red ? red.push(t) : t;
+                return cut ? cut.push(x) : x;
+              },
+              end() {
+                const x = red ? red.end() : '';
+                return cut ? cut.push(x) + cut.end() : x;
+              },
+              rule: () => (red?.kinds.size ? `redact:${[...red.kinds].join(',')}` : undefined),
             };
           }
         : undefined;

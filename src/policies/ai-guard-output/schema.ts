@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { patternSchema, streamsSchema } from '../../ai/guards/common.js';
+import { patternSchema, streamsSchema, streamWindowSchema } from '../../ai/guards/common.js';
 
 export const AiGuardOutputSchema = T.Object(
   {
@@ -35,13 +35,9 @@ export const AiGuardOutputSchema = T.Object(
     ),
     maxChars: T.Optional(T.Integer({ minimum: 1, description: 'Longest answer accepted, in characters.' })),
     streams: streamsSchema(),
-    streamWindow: T.Integer({
-      minimum: 16,
-      maximum: 4096,
-      default: 96,
-      description:
-        '`redact` rules rewrite streamed answers in flight: this many characters are held back so that a match split across chunks is replaced whole. Must exceed the longest match.',
-    }),
+    streamWindow: streamWindowSchema(
+      '`redact` rules rewrite it and, with `streams: cut`, `block` rules and `maxChars` check it',
+    ),
   },
   { additionalProperties: false },
 );

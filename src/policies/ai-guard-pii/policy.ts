@@ -1,5 +1,5 @@
 import { aiCall, type OutputCheck, type StreamFilterFactory } from '../../ai/call-state.js';
-import { guardSignals, refuseStream } from '../../ai/guards/common.js';
+import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
 import { builtinDetectors, type Detector, scanPii, streamRedactor } from '../../ai/guards/pii.js';
 import { compileGuardPattern } from '../../ai/guards/safe-regex.js';
 import { guardTexts, mapGuardTexts } from '../../ai/guards/texts.js';
@@ -57,7 +57,18 @@ export const aiGuardPii = definePolicy({
         return block ? { block: { rule } } : { text: r.text, rule: `redacted:${rule}` };
       };
       Object.assign(fn, { aiOutput });
-      if (!block && config.streams === 'redact') {
+      if (block && config.streams === 'in-flight') {
+        const aiStreamOutput: StreamFilterFactory = () =>
+          streamCutter((held) => {
+            const kinds = scanPii(held, detectors).kinds;
+            if (kinds.length === 0) return undefined;
+            const rule = `pii:${kinds.join(',')}`;
+            signals.matched('output', rule);
+            return rule;
+          }, config.streamWindow);
+        Object.assign(fn, { aiStreamOutput });
+      }
+      if (!block && config.streams === 'in-flight') {
         const aiStreamOutput: StreamFilterFactory = () => {
           const r = streamRedactor(detectors, config.streamWindow);
           return {

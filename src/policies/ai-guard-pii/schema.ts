@@ -44,19 +44,19 @@ export const AiGuardPiiSchema = T.Object(
       'Answers: `redact`, `block` (422) or `off`. Non-streamed answers only are changed; a streamed answer is checked when it ends and the finding recorded.',
     ),
     roles: rolesSchema(['system', 'user', 'assistant', 'tool'], 'are scanned'),
-    streams: T.Unsafe<'redact' | 'check-at-end' | 'refuse'>({
+    streams: T.Unsafe<'in-flight' | 'check-at-end' | 'refuse'>({
       type: 'string',
-      enum: ['redact', 'check-at-end', 'refuse'],
-      default: 'redact',
+      enum: ['in-flight', 'check-at-end', 'refuse'],
+      default: 'in-flight',
       description:
-        'Streamed answers, with `output: redact`: `redact` rewrites the text in flight (held back by `streamWindow` characters, never cut inside a finding); `check-at-end` only records findings when the stream ends; `refuse` refuses `stream: true` calls with 400. With `output: block` a stream is checked at its end (or refused with `refuse`).',
+        'Streamed answers: `in-flight` checks the text as it flows, held back by `streamWindow` characters: `output: redact` rewrites findings (never cut inside one), `output: block` ends the stream with an `output_blocked` error event before a finding is sent and cancels the provider call; `check-at-end` only records findings when the stream ends; `refuse` refuses `stream: true` calls with 400.',
     }),
     streamWindow: T.Integer({
       minimum: 16,
       maximum: 4096,
       default: 96,
       description:
-        'With `streams: redact`: characters of a streamed answer held back, so that PII split across chunks is redacted whole. Must exceed the longest finding (96 covers the built-in kinds; raise it for long custom patterns).',
+        'With `streams: in-flight`: characters of a streamed answer held back, so that PII split across chunks is caught whole. Must exceed the longest finding (96 covers the built-in kinds; raise it for long custom patterns).',
     }),
     replacement: T.String({
       default: '[{type}]',
