@@ -78,9 +78,10 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
     x.bytesOut += Buffer.byteLength(s);
     if (!res.write(s)) await waitDrain(res);
   };
-  const emit = (c: ChatChunk): string => {
+  /** Encodes one chunk for the client; `filtered` text (released by the filter) skips it. */
+  const emit = (c: ChatChunk, filtered = false): string => {
     const ch = c.choices[0];
-    if (filter && ch) {
+    if (filter && ch && !filtered) {
       lastChunk = c;
       const d = ch.delta;
       let text = d.content ? filter.push(d.content) : '';
@@ -121,11 +122,14 @@ export async function pumpStream(o: PumpOptions): Promise<StreamResult> {
     const rest = filter?.end();
     if (rest && lastChunk)
       tail =
-        emit({
-          ...lastChunk,
-          usage: undefined,
-          choices: [{ index: 0, delta: { content: rest }, finish_reason: null }],
-        }) + tail;
+        emit(
+          {
+            ...lastChunk,
+            usage: undefined,
+            choices: [{ index: 0, delta: { content: rest }, finish_reason: null }],
+          },
+          true,
+        ) + tail;
     tail += enc ? enc.end() : 'data: [DONE]\n\n';
     await write(tail);
   } catch (err) {
