@@ -232,9 +232,16 @@ export class GateIndex {
   private readonly used: [number, number, number, number] = [0, 0, 0, 0];
   private readonly cand: Uint32Array;
   private readonly mask = new Int32Array(4);
+  /**
+   * For gates of strings only (no characters): matches where any of the strings is, so a value
+   * it misses skips the index and meets ungated rules only.
+   */
+  private readonly any: RegExp | undefined;
 
   constructor(gates: readonly (Gate | undefined)[]) {
     this.cand = new Uint32Array(gates.length);
+    const strings = new Set<string>();
+    let chars = false;
     gates.forEach((g, rule) => {
       if (!g) {
         this.ungated.push(rule);
@@ -243,15 +250,19 @@ export class GateIndex {
       for (let c = 0; c < 128; c++) {
         if (((g.mask[c >> 5] as number) & (1 << (c & 31))) === 0) continue;
         (this.byChar[c] as number[]).push(rule);
+        chars = true;
         this.used[c >> 5] = (this.used[c >> 5] as number) | (1 << (c & 31));
       }
       g.strings.forEach((lit) => {
         // Filed under its rarest character, so common letters lead to few literals.
         const c = rarest(lit);
         (this.byFirst[c] as Literal[]).push({ rule, lit, mask: charMask(lit) });
+        strings.add(lit);
         this.used[c >> 5] = (this.used[c >> 5] as number) | (1 << (c & 31));
       });
     });
+    const esc = (x: string) => x.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+    this.any = !chars && strings.size ? new RegExp([...strings].map(esc).join('|')) : undefined;
   }
 
   /**
@@ -262,8 +273,14 @@ export class GateIndex {
     const cand = this.cand;
     const all = forms.length > MAX_FORMS ? 0xffffffff : (1 << forms.length) - 1;
     if (all === 0xffffffff) return cand.fill(all);
-    cand.fill(0);
-    for (const i of this.ungated) cand[i] = all;
+    for (let i = 0; i < cand.length; i++) cand[i] = 0;
+    for (let i = 0; i < this.ungated.length; i++) cand[this.ungated[i] as number] = all;
+    const any = this.any;
+    if (any !== undefined) {
+      let some = false;
+      for (let j = 0; j < forms.length && !some; j++) some = any.test(forms[j] as string);
+      if (!some) return cand;
+    }
     for (let j = 0; j < forms.length; j++) {
       const form = forms[j] as string;
       const m = charMask(form, this.mask);

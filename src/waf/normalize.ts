@@ -177,11 +177,24 @@ const BASE64 = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
 /** Valid UTF-8 only (checked with isUtf8); drops a leading BOM like a fatal TextDecoder. */
 const UTF8 = new TextDecoder('utf-8');
 
+/** Whether an ASCII string has both an upper-case and a lower-case letter. */
+function mixedCase(v: string): boolean {
+  let upper = false;
+  let lower = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 97 && c <= 122) lower = true;
+    if (upper && lower) return true;
+  }
+  return false;
+}
+
 /** The text of a value that is plainly base64 of printable UTF-8 text, else undefined. */
 export function base64Text(s: string): string | undefined {
   const v = s.trim();
   if (v.length < 8 || v.length > 65536 || v.length % 4 === 1 || !BASE64.test(v)) return undefined;
-  if (!/[0-9+/=_-]/.test(v) && !/[A-Z].*[a-z]|[a-z].*[A-Z]/.test(v)) return undefined;
+  if (!/[0-9+/=_-]/.test(v) && !mixedCase(v)) return undefined;
   const buf = Buffer.from(/[-_]/.test(v) ? v.replace(/-/g, '+').replace(/_/g, '/') : v, 'base64');
   if (buf.length < 6) return undefined;
   // Validated first, so no exception is thrown (and caught) for the common binary case.
