@@ -1,24 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { Chain } from '../core/chain.js';
 import type { Clock } from '../core/clock.js';
 import type { Terminal, TerminalCall } from '../core/compile.js';
-import type { PolicyContext } from '../core/context.js';
 import type { AiRouteConfig } from './schema.js';
 import type { AiModelConfig } from './schema.js';
 import { BodyTooLargeError } from '../proxy/body-limit.js';
 import type { Exchange } from '../proxy/exchange.js';
 import type { AiUsageRecord } from '../store/store.js';
 import { ResponseCache } from './cache.js';
-import {
-  type AiCallState,
-  aiCall,
-  type OutputCheck,
-  type StreamFilterFactory,
-  StreamBlocked,
-  type StreamTextFilter,
-  settle,
-} from './call-state.js';
+import { type AiCallState, aiCall, settle } from './call-state.js';
 import {
   type DispatchDeps,
   openChat,
@@ -28,6 +18,7 @@ import {
   withStrategy,
 } from './dispatch.js';
 import { type AiError, aiError, type Format, sendAiError, sendJson } from './errors.js';
+import { outputGuards, runGuards, streamGuards } from './output-guards.js';
 import { toAnthropicOutput } from './protocols/anthropic-input.js';
 import type { ChatRequest, ChatResponse } from './protocols/types.js';
 import { pumpStream } from './stream.js';
@@ -48,81 +39,6 @@ export interface AiShared {
   metrics: GenAiMetrics;
   clock: Clock;
   logger: Logger;
-}
-
-interface Guard {
-  check: OutputCheck;
-  /** Rewrites a streamed answer in flight (enforced guards only). */
-  stream?: StreamFilterFactory;
-  label: string;
-  scope: string;
-  enforce: boolean;
-}
-
-/** Output checks offered by guard policies in the request's chain (`fn.aiOutput`). */
-function outputGuards(chain: Chain): Guard[] {
-  const out: Guard[] = [];
-  for (const phase of chain)
-    for (const e of phase) {
-      const { aiOutput: check, aiStreamOutput: stream } = e.fn as {
-        aiOutput?: OutputCheck;
-        aiStreamOutput?: StreamFilterFactory;
-      };
-      if (check && e.instance.mode !== 'off')
-        out.push({
-          check,
-          stream,
-          label: e.instance.label,
-          scope: e.instance.scopeText,
-          enforce: e.instance.mode === 'enforce',
-        });
-    }
-  return out;
-}
-
-/** Runs output checks on the answer text; records decisions; returns the block or the rewritten text. */
-function runGuards(ctx: PolicyContext, guards: Guard[], text: string): { blocked?: AiError; text: string } {
-  for (const g of guards) {
-    const v = g.check(text);
-    if (!v) continue;
-    if (v.block) {
-      ctx.decisions.push({
-        policy: g.label.split('#')[0],
-        id: g.label.split('#')[1] ?? g.label,
-        scope: g.scope,
-        phase: 'response',
-        mode: g.enforce ? 'enforce' : 'shadow',
-        outcome: g.enforce ? 'deny' : 'would_deny',
-        rule: v.block.rule,
-        code: 'PCS_ERR_AI_OUTPUT_BLOCKED',
-      });
-      if (g.enforce)
-        return {
-          blocked: aiError(
-            'PCS_ERR_AI_OUTPUT_BLOCKED',
-            422,
-            'invalid_request_error',
-            'output_blocked',
-            'The model answer was blocked by a guardrail',
-          ),
-          text,
-        };
-    }
-    if (v.text !== undefined && g.enforce) {
-      text = v.text;
-      if (v.rule)
-        ctx.decisions.push({
-          policy: g.label.split('#')[0],
-          id: g.label.split('#')[1] ?? g.label,
-          scope: g.scope,
-          phase: 'response',
-          mode: 'enforce',
-          outcome: 'allow',
-          rule: v.rule,
-        });
-    }
-  }
-  return { text };
 }
 
 const badRequest = (m: string) =>
@@ -443,28 +359,11 @@ export function makeTerminal(
         'x-request-id': rid,
       });
       res.flushHeaders();
-      // Enforced guards that rewrite streams (PII redaction) filter the text in flight, chained.
-      const filters = guards.filter((g) => g.enforce && g.stream).map((g) => ({ g, f: g.stream!() }));
-      // A filter that cuts the stream throws StreamBlocked; remember whose it was.
-      let cutBy: Guard | undefined;
-      const guarded = <T>(g: Guard, run: () => T): T => {
-        try {
-          return run();
-        } catch (err) {
-          if (err instanceof StreamBlocked) cutBy = g;
-          throw err;
-        }
-      };
-      const filter: StreamTextFilter | undefined = filters.length
-        ? {
-            push: (t) => filters.reduce((acc, { g, f }) => guarded(g, () => f.push(acc)), t),
-            end: () => filters.reduce((acc, { g, f }) => guarded(g, () => f.push(acc) + f.end()), ''),
-            rule: () => undefined,
-          }
-        : undefined;
+      // Enforced guards check, rewrite or cut the streamed text in flight.
+      const inFlight = streamGuards(guards);
       const s = await pumpStream({
         opened,
-        filter,
+        filter: inFlight.filter,
         res,
         x,
         format,
@@ -476,36 +375,14 @@ export function makeTerminal(
         signal: ac.signal,
       });
       if (s.ended === 'client' || s.ended === 'blocked') opened.reply.body.destroy();
-      if (s.ended === 'blocked' && cutBy) {
-        ctx.decisions.push({
-          policy: cutBy.label.split('#')[0],
-          id: cutBy.label.split('#')[1] ?? cutBy.label,
-          scope: cutBy.scope,
-          phase: 'response',
-          mode: 'enforce',
-          outcome: 'deny',
-          rule: s.blocked?.rule,
-          code: 'PCS_ERR_AI_OUTPUT_BLOCKED',
-        });
+      inFlight.record(ctx, s);
+      if (s.ended === 'blocked') {
         x.code = 'PCS_ERR_AI_OUTPUT_BLOCKED';
         x.detail = s.blocked?.message;
       }
       const estimated = !s.usage;
       const inputTokens = s.usage?.prompt_tokens ?? estimate;
       const outputTokens = s.usage?.completion_tokens ?? estimateText(s.text) + estimateText(s.toolArgs);
-      for (const { g, f } of filters) {
-        const rule = f.rule();
-        if (rule)
-          ctx.decisions.push({
-            policy: g.label.split('#')[0],
-            id: g.label.split('#')[1] ?? g.label,
-            scope: g.scope,
-            phase: 'response',
-            mode: 'enforce',
-            outcome: 'allow',
-            rule,
-          });
-      }
       if (guards.length && s.ended === 'ok') runGuards(ctx, guards, s.text);
       const status =
         s.ended === 'client' ? 499 : s.ended === 'provider' ? 502 : s.ended === 'blocked' ? 422 : 200;
