@@ -177,6 +177,58 @@ const BASE64 = /^[A-Za-z0-9+/_-]{8,}={0,2}$/;
 /** Valid UTF-8 only (checked with isUtf8); drops a leading BOM like a fatal TextDecoder. */
 const UTF8 = new TextDecoder('utf-8');
 
+/** Base64 digit values (standard and URL-safe alphabets), -1 elsewhere. */
+const B64_DIGIT = (() => {
+  const t = new Int8Array(128).fill(-1);
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < 64; i++) t[abc.charCodeAt(i)] = i;
+  t[45] = 62; // -
+  t[95] = 63; // _
+  return t;
+})();
+
+/**
+ * False when the first three bytes that the first four base64 digits of `v` decode to cannot
+ * begin valid UTF-8 (so the whole value is not base64 of text); true otherwise. `v` has at least
+ * four digits before any `=`.
+ */
+function utf8Start(v: string): boolean {
+  const d0 = B64_DIGIT[v.charCodeAt(0)] as number;
+  const d1 = B64_DIGIT[v.charCodeAt(1)] as number;
+  const d2 = B64_DIGIT[v.charCodeAt(2)] as number;
+  const d3 = B64_DIGIT[v.charCodeAt(3)] as number;
+  if (d0 < 0 || d1 < 0 || d2 < 0 || d3 < 0) return true;
+  const bytes = [(d0 << 2) | (d1 >> 4), ((d1 & 15) << 4) | (d2 >> 2), ((d2 & 3) << 6) | d3];
+  let i = 0;
+  while (i < 3) {
+    const b = bytes[i] as number;
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else return false;
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= 3) return true;
+      const c = bytes[i + k] as number;
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) return false;
+    }
+    i += need + 1;
+  }
+  return true;
+}
+
 /** Whether an ASCII string has both an upper-case and a lower-case letter. */
 function mixedCase(v: string): boolean {
   let upper = false;
@@ -195,6 +247,9 @@ export function base64Text(s: string): string | undefined {
   const v = s.trim();
   if (v.length < 8 || v.length > 65536 || v.length % 4 === 1 || !BASE64.test(v)) return undefined;
   if (!/[0-9+/=_-]/.test(v) && !mixedCase(v)) return undefined;
+  // Most such values (`application/json`, ids) are not base64 of text: their first bytes are not
+  // UTF-8, which the first four characters tell without decoding the rest.
+  if (!utf8Start(v)) return undefined;
   const buf = Buffer.from(/[-_]/.test(v) ? v.replace(/-/g, '+').replace(/_/g, '/') : v, 'base64');
   if (buf.length < 6) return undefined;
   // Validated first, so no exception is thrown (and caught) for the common binary case.
