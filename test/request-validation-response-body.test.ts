@@ -67,9 +67,9 @@ describe('request-validation: response bodies are checked after they went out', 
     const r = await call(`${gw.url}${path}`);
     await new Promise((res) => setTimeout(res, 30));
     const line = gw.access.lines.findLast((l) => l.path === path);
-    const d = (line?.decisions as { phase: string; outcome: string; rule?: string; code?: string }[]).filter(
-      (x) => x.phase === 'response' && x.outcome === 'would_deny',
-    );
+    const d = (
+      (line?.decisions ?? []) as { phase: string; outcome: string; rule?: string; code?: string }[]
+    ).filter((x) => x.phase === 'response' && x.outcome === 'would_deny');
     return { r, d };
   };
 

@@ -10,7 +10,14 @@ describe('the minimal config of the issue, through the real gateway', () => {
     up = await startUpstream();
     gw = await startGateway({
       ...minimalConfig(up.url),
-      policies: [{ name: 'ip-restriction', scope: { route: 'hello' }, mode: 'enforce', config: { deny: ['10.0.0.0/8'] } }],
+      policies: [
+        {
+          name: 'ip-restriction',
+          scope: { route: 'hello' },
+          mode: 'enforce',
+          config: { deny: ['10.0.0.0/8'] },
+        },
+      ],
     });
   });
   after(async () => {
