@@ -29,7 +29,17 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-force-exit'];
+const args = [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=180000',
+  '--test-force-exit',
+];
 if (process.env.CI) args.push('--test-reporter=spec');
-const r = spawnSync(process.execPath, [...args, ...files], { stdio: 'inherit', env: { ...process.env, PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'warn' } });
+const r = spawnSync(process.execPath, [...args, ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, PORTCULLIS_LOG_LEVEL: process.env.PORTCULLIS_LOG_LEVEL ?? 'warn' },
+});
 process.exit(r.status ?? 1);

@@ -50,7 +50,7 @@ describe('ip-restriction: lists from files', () => {
     assert.equal((await from(gw, '2001:db8:bad::1')).status, 403);
     await new Promise((r) => setTimeout(r, 20));
     const line = gw.access.lines.find((l) => l.status === 403);
-    const d = (line?.decisions as { rule: string }[])[0];
+    const d = ((line?.decisions ?? []) as { rule: string }[])[0];
     assert.equal(d.rule, `deny:${file}:198.51.100.0/24`);
   });
 

@@ -230,6 +230,6 @@ export class JwtVerifier {
   /** A cached token stays valid only while the key that verified it is still published. */
   private async stillServed(e: CacheEntry): Promise<boolean> {
     const keys = await e.v.issuer.keys.get();
-    return keys !== undefined && keys.includes(e.key);
+    return keys?.includes(e.key) === true;
   }
 }

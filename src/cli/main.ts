@@ -98,15 +98,21 @@ program
   .description('validate and compile a config without starting anything; exit 1 with every error')
   .action(async (file: string) => {
     try {
-      const [{ readConfigFile }, { systemClock }, { checkOnly }, { offlineServices }, { createLogger }, { policyRegistry }] =
-        await Promise.all([
-          import('../config/load.js'),
-          import('../core/clock.js'),
-          import('../core/compile.js'),
-          import('../core/services.js'),
-          import('../observability/logger.js'),
-          import('../policies/index.js'),
-        ]);
+      const [
+        { readConfigFile },
+        { systemClock },
+        { checkOnly },
+        { offlineServices },
+        { createLogger },
+        { policyRegistry },
+      ] = await Promise.all([
+        import('../config/load.js'),
+        import('../core/clock.js'),
+        import('../core/compile.js'),
+        import('../core/services.js'),
+        import('../observability/logger.js'),
+        import('../policies/index.js'),
+      ]);
       const logger = createLogger({ level: 'silent' });
       const issues = checkOnly(readConfigFile(file), {
         registry: policyRegistry(),
@@ -135,7 +141,9 @@ withAdmin(program.command('revisions').description('list revisions of the runnin
 withAdmin(
   program
     .command('diff [a] [b]')
-    .description('structured diff between two revisions, or with --live FILE between the running revision and a file'),
+    .description(
+      'structured diff between two revisions, or with --live FILE between the running revision and a file',
+    ),
 )
   .option('--json', 'print JSON')
   .option('--live <file>', 'diff a config file against the running revision (a dry-run apply)')

@@ -35,7 +35,10 @@ export function checkConfig(
     if (r.service === undefined && r.ai === undefined)
       issues.push({ path: `/routes/${i}`, message: "a route needs a 'service' (or an 'ai' block)" });
     else if (r.service !== undefined && r.ai !== undefined)
-      issues.push({ path: `/routes/${i}`, message: "a route has either a 'service' or an 'ai' block, not both" });
+      issues.push({
+        path: `/routes/${i}`,
+        message: "a route has either a 'service' or an 'ai' block, not both",
+      });
     else if (r.service !== undefined && !services.has(r.service))
       issues.push({ path: `/routes/${i}/service`, message: `no service named '${r.service}'` });
   });

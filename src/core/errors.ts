@@ -184,7 +184,7 @@ export const ERRORS = {
   PCS_ERR_RBAC_DENIED: {
     status: 403,
     message: 'Access denied',
-    fix: '`rbac`: none of the consumer\'s roles grants a permission matching the method and path (deny by default). The access log `detail` lists the roles found; grant the role a permission (`GET /orders/*`) or give the consumer the role.',
+    fix: "`rbac`: none of the consumer's roles grants a permission matching the method and path (deny by default). The access log `detail` lists the roles found; grant the role a permission (`GET /orders/*`) or give the consumer the role.",
   },
   PCS_ERR_ABAC_DENIED: {
     status: 403,
@@ -219,7 +219,7 @@ export const ERRORS = {
   PCS_ERR_AI_UNSUPPORTED: {
     status: 400,
     message: 'Operation not supported by the model',
-    fix: 'The model\'s provider cannot serve this operation (embeddings on Anthropic, for example). Route it to another alias.',
+    fix: "The model's provider cannot serve this operation (embeddings on Anthropic, for example). Route it to another alias.",
   },
   PCS_ERR_AI_PROVIDER_UNAVAILABLE: {
     status: 502,
@@ -229,7 +229,7 @@ export const ERRORS = {
   PCS_ERR_AI_PROVIDER_TIMEOUT: {
     status: 504,
     message: 'AI provider timed out',
-    fix: 'The provider did not answer within the target\'s `timeoutMs` / `idleTimeoutMs`. Raise them or add a fallback target.',
+    fix: "The provider did not answer within the target's `timeoutMs` / `idleTimeoutMs`. Raise them or add a fallback target.",
   },
   PCS_ERR_AI_PROVIDER_RATE_LIMITED: {
     status: 429,
@@ -259,7 +259,7 @@ export const ERRORS = {
   PCS_ERR_AI_OUTPUT_BLOCKED: {
     status: 422,
     message: 'Model answer blocked by a guardrail',
-    fix: 'An output check (`ai-guard-output`, `ai-guard-pii` with `output: block`, `ai-guard-deny`, `ai-guard-injection` with `output: true`) refused the model\'s answer. The access log names the policy and rule. Streamed answers are checked when the stream ends and only recorded.',
+    fix: "An output check (`ai-guard-output`, `ai-guard-pii` with `output: block`, `ai-guard-deny`, `ai-guard-injection` with `output: true`) refused the model's answer. The access log names the policy and rule. Streamed answers are checked when the stream ends and only recorded.",
   },
   PCS_ERR_RATE_LIMITED: {
     status: 429,

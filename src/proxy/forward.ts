@@ -252,7 +252,7 @@ function observeBody(call: UpstreamCall, ctx: PolicyContext, sink: DecisionSink)
           body.length > o.maxBytes ? body.subarray(0, o.maxBytes) : body,
           truncated || body.length > o.maxBytes,
         );
-      } catch (err) {
+      } catch {
         sink.countDecision(s.label, s.mode, 'error');
         ctx.decisions.push({
           policy: s.policy,

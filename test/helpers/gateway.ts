@@ -18,7 +18,10 @@ export interface TestGateway {
 }
 
 /** Starts a real gateway in-process on loopback ports chosen by the OS, with a fresh SQLite store. */
-export async function startGateway(config: unknown, opts: Partial<GatewayOptions> = {}): Promise<TestGateway> {
+export async function startGateway(
+  config: unknown,
+  opts: Partial<GatewayOptions> = {},
+): Promise<TestGateway> {
   const access = new MemorySink();
   const logs = new MemorySink();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'portcullis-test-'));
@@ -59,7 +62,11 @@ export async function call(
   url: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<Reply> {
-  const r = await undiciRequest(url, { method: (opts.method ?? 'GET') as 'GET', headers: opts.headers, body: opts.body });
+  const r = await undiciRequest(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: opts.headers,
+    body: opts.body,
+  });
   const text = await r.body.text();
   let json: unknown;
   try {

@@ -20,7 +20,9 @@ export interface Upstream {
  * A loopback upstream on port 0. The default handler echoes the request as JSON; pass a handler
  * to answer otherwise (it gets the request with its body already read).
  */
-export async function startUpstream(handler?: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<Upstream> {
+export async function startUpstream(
+  handler?: (req: IncomingMessage, res: ServerResponse, body: string) => void,
+): Promise<Upstream> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -66,7 +66,7 @@ export function hmacAuthenticator(config: HmacAuthConfig, deps: PolicyDeps): Aut
 
       const creds = await deps.directory.credentialsFor(HMAC_KIND, p.keyId);
       const cred = creds[0];
-      if (!cred || !cred.secret.startsWith(HMAC_SECRET_PREFIX))
+      if (!cred?.secret.startsWith(HMAC_SECRET_PREFIX))
         return fail('PCS_ERR_AUTH_INVALID_CREDENTIALS', 'unknown_key', `hmac: no active key '${p.keyId}'`);
 
       const body = await ctx.readBody(maxBody);
