@@ -54,6 +54,15 @@ it('reports precision and recall on the labelled prompt-injection set', (t) => {
       `${name}: n=${m.n} tp=${m.tp} fp=${m.fp} fn=${m.fn} tn=${m.tn} precision=${m.precision.toFixed(3)} recall=${m.recall.toFixed(3)}`,
     );
   for (const s of holdout.missed) t.diagnostic(`holdout ${s}`);
+  // Recall by technique, over every injection line.
+  const techniques = new Map<string, [number, number]>();
+  for (const l of lines.filter((x) => x.label === 'injection')) {
+    const [hit, n] = techniques.get(l.technique) ?? [0, 0];
+    techniques.set(l.technique, [hit + (scoreInjection(l.text).score >= 1 ? 1 : 0), n + 1]);
+  }
+  t.diagnostic(
+    `recall by technique: ${[...techniques].map(([k, [hit, n]]) => `${k} ${hit}/${n}`).join(', ')}`,
+  );
   // Floors, so a rule change that makes things worse fails here.
   assert.ok(dev.precision >= 0.95 && dev.recall >= 0.9, JSON.stringify(dev));
   assert.ok(holdout.precision >= 0.9, JSON.stringify(holdout));
