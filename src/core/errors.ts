@@ -213,8 +213,8 @@ export const ERRORS = {
   },
   PCS_ERR_AI_MODEL_NOT_ALLOWED: {
     status: 403,
-    message: 'Model not allowed on this route',
-    fix: "The alias is not in the route's `ai.models` list. Add it, or give the consumer a route that allows it.",
+    message: 'Model not allowed',
+    fix: "The alias is not in the route's `ai.models` list, or an `ai-models` policy for the consumer, group or route does not allow it (the access log names the rule). Add it there, or use an allowed alias.",
   },
   PCS_ERR_AI_UNSUPPORTED: {
     status: 400,

@@ -20,6 +20,7 @@ import { jwt } from './jwt/policy.js';
 import { requestId } from './request-id/policy.js';
 import { requestSizeLimit } from './request-size-limit/policy.js';
 import { waf } from './waf/policy.js';
+import { aiModels } from './ai-models/policy.js';
 import { requestValidation } from './request-validation/policy.js';
 import { botDetection } from './bot-detection/policy.js';
 import { anomalyDetection } from './anomaly-detection/policy.js';
@@ -51,6 +52,7 @@ export const BUILTIN_POLICIES: readonly PolicyModule[] = [
   waf,
   concurrencyLimit,
   aiBudget,
+  aiModels,
   ban,
   schedule,
   acl,
