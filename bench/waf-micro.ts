@@ -1,7 +1,8 @@
 // µs per request of the waf policy's handler, in-process (no sockets): `npx tsx bench/waf-micro.ts`.
 // Builds the policy once (paranoia 1, as in `npm run bench` scenario 7), then runs its `validate`
 // handler on a real PolicyContext for a few representative requests and prints the mean and
-// median µs per call. Options: --iterations N (default 3000 per request), --json.
+// median µs per call. Options: --iterations N (default 3000 per request), --only I (the I-th
+// request, from 1), --json. Profile: node --import tsx --cpu-prof bench/waf-micro.ts --only 1
 import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PolicyContext, type RequestView } from '../src/core/context.js';
@@ -13,6 +14,7 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (process.argv[i + 1] as string) : dflt;
 };
 const ITER = Number(arg('iterations', '3000'));
+const ONLY = Number(arg('only', '0'));
 
 // The scenario-7 body of bench/run.mjs, byte for byte.
 const ORDER_BODY = JSON.stringify({
@@ -152,7 +154,8 @@ function context(c: Case): PolicyContext {
 }
 
 const rows: { name: string; meanUs: number; medianUs: number; outcome: string }[] = [];
-for (const c of CASES) {
+for (const [i, c] of CASES.entries()) {
+  if (ONLY && i + 1 !== ONLY) continue;
   // A fresh context per call, like a request; made outside the timed region.
   const ctxs = Array.from({ length: 64 }, () => context(c));
   const first = (await handler(context(c))) as { code?: string } | undefined;

@@ -228,20 +228,17 @@ export class GateIndex {
   private readonly ungated: number[] = [];
   private readonly byChar: number[][] = Array.from({ length: 128 }, () => []);
   private readonly byFirst: Literal[][] = Array.from({ length: 128 }, () => []);
-  /** The characters some gate looks for. */
+  /** The characters some gate has, and those plus the characters literals are filed under. */
+  private readonly usedChars: [number, number, number, number] = [0, 0, 0, 0];
   private readonly used: [number, number, number, number] = [0, 0, 0, 0];
   private readonly cand: Uint32Array;
   private readonly mask = new Int32Array(4);
-  /**
-   * For gates of strings only (no characters): matches where any of the strings is, so a value
-   * it misses skips the index and meets ungated rules only.
-   */
-  private readonly any: RegExp | undefined;
+  /** Matches where any gate string is: a form it misses needs no look at the strings. */
+  private readonly anyString: RegExp | undefined;
 
   constructor(gates: readonly (Gate | undefined)[]) {
     this.cand = new Uint32Array(gates.length);
     const strings = new Set<string>();
-    let chars = false;
     gates.forEach((g, rule) => {
       if (!g) {
         this.ungated.push(rule);
@@ -250,7 +247,7 @@ export class GateIndex {
       for (let c = 0; c < 128; c++) {
         if (((g.mask[c >> 5] as number) & (1 << (c & 31))) === 0) continue;
         (this.byChar[c] as number[]).push(rule);
-        chars = true;
+        this.usedChars[c >> 5] = (this.usedChars[c >> 5] as number) | (1 << (c & 31));
         this.used[c >> 5] = (this.used[c >> 5] as number) | (1 << (c & 31));
       }
       g.strings.forEach((lit) => {
@@ -262,7 +259,7 @@ export class GateIndex {
       });
     });
     const esc = (x: string) => x.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-    this.any = !chars && strings.size ? new RegExp([...strings].map(esc).join('|')) : undefined;
+    this.anyString = strings.size ? new RegExp([...strings].map(esc).join('|')) : undefined;
   }
 
   /**
@@ -275,23 +272,23 @@ export class GateIndex {
     if (all === 0xffffffff) return cand.fill(all);
     for (let i = 0; i < cand.length; i++) cand[i] = 0;
     for (let i = 0; i < this.ungated.length; i++) cand[this.ungated[i] as number] = all;
-    const any = this.any;
-    if (any !== undefined) {
-      let some = false;
-      for (let j = 0; j < forms.length && !some; j++) some = any.test(forms[j] as string);
-      if (!some) return cand;
-    }
+    const anyString = this.anyString;
     for (let j = 0; j < forms.length; j++) {
       const form = forms[j] as string;
+      // One alternation of every string first: most values hold none of them.
+      const strings = anyString !== undefined && anyString.test(form);
+      const look = strings ? this.used : this.usedChars;
+      if ((look[0] | look[1] | look[2] | look[3]) === 0) continue;
       const m = charMask(form, this.mask);
       const bit = 1 << j;
       for (let w = 0; w < 4; w++) {
-        let bits = (m[w] as number) & (this.used[w] as number);
+        let bits = (m[w] as number) & (look[w] as number);
         while (bits !== 0) {
           const low = bits & -bits;
           bits ^= low;
           const c = (w << 5) | (31 - Math.clz32(low));
           for (const rule of this.byChar[c] as number[]) cand[rule] = (cand[rule] as number) | bit;
+          if (!strings) continue;
           for (const f of this.byFirst[c] as Literal[])
             if (((cand[f.rule] as number) & bit) === 0 && holds(m, f.mask) && form.includes(f.lit))
               cand[f.rule] = (cand[f.rule] as number) | bit;
