@@ -1,8 +1,8 @@
 // µs per request of the waf policy's handler, in-process (no sockets): `npx tsx bench/waf-micro.ts`.
 // Builds the policy once (paranoia 1, as in `npm run bench` scenario 7), then runs its `validate`
 // handler on a real PolicyContext for a few representative requests and prints the mean and
-// median µs per call. Options: --iterations N (default 3000 per request), --only I (the I-th
-// request, from 1), --json. Profile: node --import tsx --cpu-prof bench/waf-micro.ts --only 1
+// median µs per call (batches of 20 calls). Options: --iterations N (default 20000 per request,
+// fewer when they pass --seconds S, default 3), --only I (the I-th request, from 1), --json. Profile: node --import tsx --cpu-prof bench/waf-micro.ts --only 1
 import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders } from 'node:http';
 import { PolicyContext, type RequestView } from '../src/core/context.js';
@@ -13,7 +13,8 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] as string) : dflt;
 };
-const ITER = Number(arg('iterations', '3000'));
+const ITER = Number(arg('iterations', '20000'));
+const SECONDS = Number(arg('seconds', '3'));
 const ONLY = Number(arg('only', '0'));
 
 // The scenario-7 body of bench/run.mjs, byte for byte.
@@ -162,7 +163,8 @@ for (const [i, c] of CASES.entries()) {
   for (let i = 0; i < Math.min(ITER, 1000); i++) await handler(ctxs[i % 64] as PolicyContext);
   const samples: number[] = [];
   const batch = 20;
-  for (let i = 0; i < ITER; i += batch) {
+  const until = performance.now() + SECONDS * 1000;
+  for (let i = 0; i < ITER && performance.now() < until; i += batch) {
     const t0 = performance.now();
     for (let j = 0; j < batch; j++) await handler(ctxs[(i + j) % 64] as PolicyContext);
     samples.push(((performance.now() - t0) * 1000) / batch);
@@ -178,7 +180,7 @@ for (const [i, c] of CASES.entries()) {
 
 if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
 else {
-  console.log(`waf handler, paranoia 1, ${ITER} calls per request (µs per call)\n`);
+  console.log(`waf handler, paranoia 1, up to ${ITER} calls or ${SECONDS} s per request (µs per call)\n`);
   console.log('request'.padEnd(46), 'median'.padStart(8), 'mean'.padStart(8), '  outcome');
   for (const r of rows)
     console.log(

@@ -123,8 +123,8 @@ interface Seen {
 
 /** Per-request memo of values, by form encoding (`+` as space or not). */
 interface Memo {
-  raw: Map<string, Seen>;
-  plus: Map<string, Seen>;
+  raw?: Map<string, Seen>;
+  plus?: Map<string, Seen>;
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
@@ -197,7 +197,7 @@ export class WafEngine {
       decoded = this.decompress(req.headers, body, hit);
       if (decoded) this.bodyTargets(req.headers, decoded, targets, hit);
     }
-    const memo: Memo = { raw: new Map(), plus: new Map() };
+    const memo: Memo = {};
     for (const t of targets) {
       if (v.score >= this.threshold) break;
       this.inspectTarget(t, hit, memo, v);
@@ -222,8 +222,8 @@ export class WafEngine {
       return;
     }
     // The same value in the same kind of place scores the same: evaluated once per request.
-    const memoMap = t.plus ? memo.plus : memo.raw;
-    let f = path ? undefined : memoMap.get(t.value);
+    let memoMap = t.plus ? memo.plus : memo.raw;
+    let f = path ? undefined : memoMap?.get(t.value);
     if (f) {
       const g = f.groups.indexOf(group);
       if (g >= 0) {
@@ -236,7 +236,14 @@ export class WafEngine {
         ? [...variants(t.value.slice(1)), pathForm(t.value).toLowerCase()]
         : variants(t.value, t.plus);
       f = { forms, allPlain: forms.every((x) => PLAIN.test(x)), groups: [], matched: [] };
-      if (!path) memoMap.set(t.value, f);
+      if (!path) {
+        if (!memoMap) {
+          memoMap = new Map();
+          if (t.plus) memo.plus = memoMap;
+          else memo.raw = memoMap;
+        }
+        memoMap.set(t.value, f);
+      }
     }
     const matched = f.allPlain
       ? this.score(f.forms, group.plain, group.plainGates, t, hit, v)

@@ -274,14 +274,29 @@ const SHELL_NOISE = /\$\{?IFS\}?(?:\$\d)?|(?<=\w)["'\\](?=[\w/])|\$@/g;
  * the value is plainly base64. Duplicates are dropped.
  */
 /** ASCII letters, digits, spaces and `_.,@-`: normalisation changes nothing in them but case. */
-const SIMPLE = /^[a-z0-9 _.,@-]*$/i;
+/** Per ASCII code: 1 for the characters of a simple value (letters, digits, space, `_.,@-`). */
+const SIMPLE_CHAR = (() => {
+  const t = new Uint8Array(128);
+  for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,@-')
+    t[c.charCodeAt(0)] = 1;
+  return t;
+})();
 
 /**
- * The one form of a simple value (only the characters of SIMPLE, no run of spaces, not base64
- * text): its lower-case text, what `variants` gives for it. Undefined for any other value.
+ * The one form of a simple value (ASCII letters, digits, single spaces and `_.,@-`, and not
+ * base64 text): its lower-case text, what `variants` gives for it. Undefined for other values.
  */
 export function simpleForm(raw: string): string | undefined {
-  if (!SIMPLE.test(raw) || raw.includes('  ') || base64Text(raw) !== undefined) return undefined;
+  // One pass: only simple characters, no run of spaces, and whether base64 is possible at all
+  // (`.`, `,` and `@` are outside its alphabet; a space only trims away at the ends).
+  let maybeBase64 = raw.length >= 8;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 128 || SIMPLE_CHAR[c] === 0) return undefined;
+    if (c === 32 && raw.charCodeAt(i + 1) === 32) return undefined;
+    if (c === 46 || c === 44 || c === 64) maybeBase64 = false;
+  }
+  if (maybeBase64 && base64Text(raw) !== undefined) return undefined;
   return raw.toLowerCase();
 }
 
