@@ -91,7 +91,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       route: x.route || undefined,
       service: x.service || undefined,
       consumer: ctx?.consumer?.name,
-      client_ip: ctx?.request.clientIp ?? normalizeIp(req.socket.remoteAddress ?? ''),
+      client_ip: ctx?.request.clientIp ?? peerAddress(req.socket),
       status,
       upstream_status: x.upstreamStatus || undefined,
       upstream_target: x.upstreamTarget || undefined,
@@ -180,7 +180,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     x.service = route.def.service ?? '';
     if (route.def.lifecycle === 'sunset') return respondBare(x, res, 'PCS_ERR_ROUTE_SUNSET');
 
-    const peer = normalizeIp(req.socket.remoteAddress ?? '');
+    const peer = peerAddress(req.socket);
     const peerTrusted = rev.trustedProxies.size > 0 && rev.trustedProxies.match(parseIp(peer)) !== undefined;
     const tls = isTls(req.socket) ? tlsInfo(req.socket) : undefined;
     const protocol = tls ? 'https' : deps.protocol;
@@ -243,7 +243,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
 
   /** The client IP as the stable revision's trusted proxies see it (the key of an `ip` canary). */
   function callerIp(req: IncomingMessage, rev: CompiledRevision): string {
-    const peer = normalizeIp(req.socket.remoteAddress ?? '');
+    const peer = peerAddress(req.socket);
     if (rev.trustedProxies.size === 0 || rev.trustedProxies.match(parseIp(peer)) === undefined) return peer;
     return clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies);
   }
@@ -267,4 +267,16 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       } else res.destroy();
     });
   };
+}
+
+const PEER = Symbol('portcullis.peer');
+
+/** The peer's normalised address, computed once per connection (keep-alive reuses it). */
+function peerAddress(socket: IncomingMessage['socket'] & { [PEER]?: string }): string {
+  let p = socket[PEER];
+  if (p === undefined) {
+    p = normalizeIp(socket.remoteAddress ?? '');
+    socket[PEER] = p;
+  }
+  return p;
 }

@@ -20,7 +20,7 @@ const HOP_BY_HOP = new Set([
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (!value) return undefined;
+  if (!value || value === 'keep-alive' || value === 'close') return undefined;
   const v = Array.isArray(value) ? value.join(',') : value;
   const set = new Set<string>();
   for (const t of v.split(',')) {
