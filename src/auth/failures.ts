@@ -51,8 +51,15 @@ export class FailureTracker {
     ]);
   }
 
+  private readonly successChildren = new Map<string, { inc(): void }>();
+
   success(method: string): void {
-    this.successes.labels(method).inc();
+    let c = this.successChildren.get(method);
+    if (!c) {
+      c = this.successes.labels(method);
+      this.successChildren.set(method, c);
+    }
+    c.inc();
   }
 
   failure(ctx: PolicyContext, policy: string, method: string, f: AuthFailure): void {

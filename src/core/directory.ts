@@ -48,6 +48,15 @@ export class Directory {
   invalidate(): void {
     this.consumers.clear();
     this.credentials.clear();
+    this.generation++;
+  }
+
+  /** Bumped by every invalidate(): caches built on the directory compare it to drop stale entries. */
+  generation = 0;
+
+  /** How long a looked-up entry may be trusted, in ms (1 s by default). */
+  get ttl(): number {
+    return this.ttlMs;
   }
 
   private fresh<T>(m: Map<string, Cached<T>>, k: string): Cached<T> | undefined {

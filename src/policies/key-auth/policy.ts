@@ -1,4 +1,12 @@
-import { type Authenticator, absent, authPolicy, fail, quoted } from '../../auth/authenticator.js';
+import {
+  type AuthFailure,
+  type AuthResult,
+  type Authenticator,
+  absent,
+  authPolicy,
+  fail,
+  quoted,
+} from '../../auth/authenticator.js';
 import { apiKeyPrefix, sha256Hex } from '../../auth/secrets.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { PolicyContext } from '../../core/context.js';
@@ -26,6 +34,13 @@ export function keyAuthenticator(config: KeyAuthConfig, deps: PolicyDeps): Authe
     return all.length === 0 ? undefined : all.length === 1 ? all[0] : all;
   }
 
+  // Keys verified in the last directory TTL (1 s), so the hot path skips the hash and the
+  // lookups. Entries die with the TTL, with the key's expiry, and on any admin write to
+  // consumers or credentials (the directory's generation), so a revocation still takes effect
+  // at once on this process and within the TTL elsewhere.
+  const verified = new Map<string, { result: AuthResult; at: number; expires: number; generation: number }>();
+  const directory = deps.directory;
+
   return {
     method: 'key-auth',
     challenge,
@@ -34,6 +49,21 @@ export function keyAuthenticator(config: KeyAuthConfig, deps: PolicyDeps): Authe
       if (key === undefined) return absent('key-auth');
       if (typeof key !== 'string')
         return fail('PCS_ERR_AUTH_INVALID_KEY', 'duplicate', 'key sent more than once');
+      const now = deps.clock.now();
+      const hit = verified.get(key);
+      if (hit && now - hit.at < directory.ttl && now < hit.expires && hit.generation === directory.generation)
+        return hit.result;
+      const generation = directory.generation;
+      const r = await lookup(key);
+      if (!('result' in r)) return r;
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(key, { result: r.result, at: now, expires: r.expires, generation });
+      return r.result;
+    },
+  };
+
+  async function lookup(key: string): Promise<AuthFailure | { result: AuthResult; expires: number }> {
+    {
       const prefix = apiKeyPrefix(key.trim());
       if (!prefix)
         return fail('PCS_ERR_AUTH_INVALID_KEY', 'malformed', `malformed key (${key.length} chars)`);
@@ -56,14 +86,17 @@ export function keyAuthenticator(config: KeyAuthConfig, deps: PolicyDeps): Authe
           },
         );
       return {
-        ok: true,
-        consumer,
-        identity: { method: 'key-auth', credential: cred.id },
-        rule: `key:${prefix}`,
-        apply: hide ? (c) => c.removeRequestHeader(header) : undefined,
+        result: {
+          ok: true,
+          consumer,
+          identity: { method: 'key-auth', credential: cred.id },
+          rule: `key:${prefix}`,
+          apply: hide ? (c) => c.removeRequestHeader(header) : undefined,
+        },
+        expires: cred.expiresAt ? Date.parse(cred.expiresAt) : Number.POSITIVE_INFINITY,
       };
-    },
-  };
+    }
+  }
 }
 
 /** API keys issued by the admin API or CLI, stored as SHA-256 hashes with a public prefix. */
