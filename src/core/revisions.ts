@@ -55,7 +55,7 @@ export class Revisions {
   /** Called with each revision that becomes active (listener settings follow the config). */
   onActivate: ((rev: CompiledRevision) => void) | undefined = undefined;
   /** Replaced revisions waiting for their policy cleanup. */
-  private readonly disposals = new Map<NodeJS.Timeout, CompiledRevision>();
+  private readonly disposals = new Map<NodeJS.Timeout, () => void>();
   private queue: Promise<unknown> = Promise.resolve();
   /** Services the live revision no longer uses, each with the timer that will close it. */
   private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
@@ -309,9 +309,9 @@ export class Revisions {
     }
     this.ended.clear();
     for (const t of this.retiring.values()) clearTimeout(t);
-    for (const [t, rev] of this.disposals) {
+    for (const [t, dispose] of this.disposals) {
       clearTimeout(t);
-      rev.dispose();
+      dispose();
     }
     this.disposals.clear();
     this.live?.dispose();
@@ -431,13 +431,16 @@ export class Revisions {
     }
     if (meta) this.deps.metrics.setActiveRevision(meta.id, meta.hash);
     if (!prev) return;
-    // The old revision's policy cleanup runs once requests still on it have drained.
+    // The old revision's policy cleanup runs once requests still on it have drained. Only the
+    // cleanup function is kept, not the revision: its router and chains (large for 10,000-route
+    // configs) are garbage as soon as the last request on them ends.
+    const dispose = prev.dispose;
     const d = setTimeout(() => {
       this.disposals.delete(d);
-      prev.dispose();
+      dispose();
     }, this.deps.drainMs ?? 60_000);
     d.unref();
-    this.disposals.set(d, prev);
+    this.disposals.set(d, dispose);
     const kept = new Set(next.services.values());
     for (const s of prev.services.values()) {
       if (kept.has(s) || this.retiring.has(s)) continue;
