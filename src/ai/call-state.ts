@@ -1,6 +1,6 @@
 import type { PolicyContext } from '../core/context.js';
 import { fromAnthropicInput } from './protocols/anthropic-input.js';
-import { type ChatRequest, contentText } from './protocols/types.js';
+import type { ChatRequest } from './protocols/types.js';
 
 /**
  * What the AI policies (budgets, guards) and the AI terminal share about one call, kept in
@@ -90,41 +90,6 @@ function checkChat(b: any): ChatRequest {
     if (!m || typeof m !== 'object' || typeof m.role !== 'string')
       throw new Error('each message needs a `role`');
   return b as ChatRequest;
-}
-
-/** Every piece of caller-supplied text: message contents, embedding inputs, template variables. */
-export function inputTexts(s: AiCallState): string[] {
-  if (s.request) return s.request.messages.map((m) => contentText(m.content)).filter(Boolean);
-  if (s.kind === 'embeddings') {
-    const i = s.body?.input;
-    return (Array.isArray(i) ? i : [i]).filter((x): x is string => typeof x === 'string');
-  }
-  if (s.kind === 'template' && s.body && typeof s.body === 'object')
-    return Object.values(s.body).filter((x): x is string => typeof x === 'string');
-  return [];
-}
-
-/** Rewrites every piece of caller-supplied text (redaction). */
-export function mapInputTexts(s: AiCallState, fn: (t: string) => string): void {
-  if (s.request) {
-    for (const m of s.request.messages) {
-      if (typeof m.content === 'string') m.content = fn(m.content);
-      else if (Array.isArray(m.content))
-        for (const p of m.content) if (p.type === 'text') p.text = fn(p.text);
-    }
-    return;
-  }
-  if (s.kind === 'embeddings' && s.body) {
-    const i = s.body.input;
-    s.body.input = Array.isArray(i)
-      ? i.map((x) => (typeof x === 'string' ? fn(x) : x))
-      : typeof i === 'string'
-        ? fn(i)
-        : i;
-    return;
-  }
-  if (s.kind === 'template' && s.body && typeof s.body === 'object')
-    for (const k of Object.keys(s.body)) if (typeof s.body[k] === 'string') s.body[k] = fn(s.body[k]);
 }
 
 /** Calls the settle hooks once. */

@@ -10,6 +10,13 @@ export type GuardRole = 'system' | 'user' | 'assistant' | 'tool';
 
 const roleOf = (r: string): GuardRole => (r === 'developer' ? 'system' : (r as GuardRole));
 
+const ALL_ROLES: ReadonlySet<GuardRole> = new Set(['system', 'user', 'assistant', 'tool']);
+
+/** Every piece of caller-supplied text: message contents, embedding inputs, template variables. */
+export function inputTexts(s: AiCallState): string[] {
+  return guardTexts(s, ALL_ROLES);
+}
+
 export function guardTexts(s: AiCallState, roles: ReadonlySet<GuardRole>): string[] {
   if (s.request) {
     const out: string[] = [];

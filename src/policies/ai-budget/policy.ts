@@ -1,4 +1,5 @@
-import { aiCall, inputTexts, peekAiCall } from '../../ai/call-state.js';
+import { aiCall, peekAiCall } from '../../ai/call-state.js';
+import { inputTexts } from '../../ai/guards/texts.js';
 import { estimateInput, estimateText, maxOutput } from '../../ai/tokens.js';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
