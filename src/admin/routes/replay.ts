@@ -3,7 +3,7 @@ import { formatAjvErrors, validator } from '../../config/ajv.js';
 import { parseConfigText } from '../../config/load.js';
 import { ConfigError } from '../../core/errors.js';
 import { replayEnv } from '../../replay/env.js';
-import { timeRange } from '../../replay/range.js';
+import { requestedRange } from './range.js';
 import { parsePercent, runReplay } from '../../replay/run.js';
 import { AdminError, readJson, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
@@ -62,8 +62,7 @@ export const replayModule: AdminModule = (route, deps) => {
       const body = raw as Static<typeof ReplayBody>;
       const env = replayEnv(deps.revisions);
       if (!env) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', 'replay is not available on this gateway');
-      const range = timeRange(deps.clock.now(), body, '24h');
-      if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
+      const range = requestedRange(deps.clock.now(), body, '24h');
       let threshold: number | undefined;
       if (body.failOnNewlyDenied !== undefined) {
         threshold = parsePercent(body.failOnNewlyDenied);

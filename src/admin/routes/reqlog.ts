@@ -1,5 +1,5 @@
 import { replayEnv } from '../../replay/env.js';
-import { timeRange } from '../../replay/range.js';
+import { requestedRange } from './range.js';
 import { AdminError, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
 import { op } from './op-doc.js';
@@ -13,12 +13,7 @@ export const requestLogModule: AdminModule = (route, deps) => {
     'GET',
     '/request-log',
     async (_req, res, _p, q) => {
-      const range = timeRange(
-        deps.clock.now(),
-        { since: q.get('since'), from: q.get('from'), to: q.get('to') },
-        '1h',
-      );
-      if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
+      const range = requestedRange(deps.clock.now(), q, '1h');
       const limit = Math.min(1000, Math.max(1, Number(q.get('limit') ?? 100) || 100));
       const before = q.get('before');
       if (before !== null && !/^\d{1,15}$/.test(before))

@@ -1,8 +1,8 @@
 import type { Decision } from '../../core/policy.js';
 import { replayEnv } from '../../replay/env.js';
 import { label } from '../../replay/evaluate.js';
-import { timeRange } from '../../replay/range.js';
-import { AdminError, sendJson } from '../http.js';
+import { requestedRange } from './range.js';
+import { sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
 import { op } from './op-doc.js';
 
@@ -49,12 +49,7 @@ export const shadowModule: AdminModule = (route, deps) => {
     'GET',
     '/shadow',
     async (_req, res, _p, q) => {
-      const range = timeRange(
-        deps.clock.now(),
-        { since: q.get('since'), from: q.get('from'), to: q.get('to') },
-        '1h',
-      );
-      if (typeof range === 'string') throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', range);
+      const range = requestedRange(deps.clock.now(), q, '1h');
       const want = q.get('policy') ?? undefined;
       await replayEnv(deps.revisions)?.recorder?.flush();
       const matches = (d: Decision) => !want || d.policy === want || label(d) === want;
