@@ -7,7 +7,7 @@ import type {
   ToolCall,
   Usage,
 } from './types.js';
-import { contentText } from './types.js';
+import { assistantResponse, contentText } from './types.js';
 
 /** Canonical (OpenAI chat) requests to the Anthropic Messages API and its answers back. */
 
@@ -114,25 +114,15 @@ export function fromAnthropicResponse(body: any, model: string, created: number)
         function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) },
       });
   }
-  return {
+  return assistantResponse({
     id: `chatcmpl-${body.id ?? ''}`,
-    object: 'chat.completion',
-    created,
     model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text || (calls.length ? null : ''),
-          ...(calls.length ? { tool_calls: calls } : {}),
-        },
-        finish_reason: finishFromAnthropic(body.stop_reason),
-        logprobs: null,
-      },
-    ],
+    created,
+    text,
+    calls,
+    finish: finishFromAnthropic(body.stop_reason),
     usage: usageOf(body.usage),
-  };
+  });
 }
 
 /** Anthropic SSE events to canonical chunks, one event at a time. */

@@ -1,5 +1,5 @@
 import type { ChatChunk, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from './types.js';
-import { contentText } from './types.js';
+import { assistantResponse, contentText } from './types.js';
 
 /** Canonical (OpenAI chat) requests to Gemini generateContent and its answers back. */
 
@@ -109,25 +109,15 @@ function partsOf(body: any, startIndex: number): { text: string; calls: ToolCall
 
 export function fromGeminiResponse(body: any, model: string, created: number, id: string): ChatResponse {
   const { text, calls, finish } = partsOf(body, 0);
-  return {
+  return assistantResponse({
     id,
-    object: 'chat.completion',
-    created,
     model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: 'assistant',
-          content: text || (calls.length ? null : ''),
-          ...(calls.length ? { tool_calls: calls } : {}),
-        },
-        finish_reason: finish ?? 'stop',
-        logprobs: null,
-      },
-    ],
+    created,
+    text,
+    calls,
+    finish: finish ?? 'stop',
     usage: usageOf(body.usageMetadata),
-  };
+  });
 }
 
 /** Gemini's streamed GenerateContentResponse objects to canonical chunks. */

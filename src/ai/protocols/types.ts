@@ -104,3 +104,34 @@ export interface AiFailure {
   message: string;
   headers?: Record<string, string>;
 }
+
+/** A non-streamed answer in the canonical (OpenAI) shape, from a provider's text and tool calls. */
+export function assistantResponse(a: {
+  id: string;
+  model: string;
+  created: number;
+  text: string;
+  calls: ToolCall[];
+  finish: FinishReason;
+  usage: Usage;
+}): ChatResponse {
+  return {
+    id: a.id,
+    object: 'chat.completion',
+    created: a.created,
+    model: a.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: a.text || (a.calls.length ? null : ''),
+          ...(a.calls.length ? { tool_calls: a.calls } : {}),
+        },
+        finish_reason: a.finish,
+        logprobs: null,
+      },
+    ],
+    usage: a.usage,
+  };
+}
