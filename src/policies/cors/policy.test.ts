@@ -9,10 +9,10 @@ import {
   startGateway,
   type TestGateway,
 } from '../../../test/helpers/gateway.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { validator } from '../../config/ajv.js';
 import { ManualClock } from '../../core/clock.js';
-import { PolicyContext } from '../../core/context.js';
 import type { Outcome, PolicyDeps, PolicyFn } from '../../core/policy.js';
 import { cors } from './policy.js';
 import { CorsSchema } from './schema.js';
@@ -38,26 +38,7 @@ function make(config: Record<string, unknown>): PolicyFn {
 }
 
 function run(fn: PolicyFn, method: string, headers: IncomingHttpHeaders) {
-  const c = new PolicyContext(
-    {
-      id: 'r',
-      method,
-      path: '/',
-      rawQuery: '',
-      host: 'gw.test',
-      headers,
-      clientIp: '127.0.0.1',
-      remoteAddress: '127.0.0.1',
-      protocol: 'http',
-      time: 0,
-      params: {},
-      route: 'r',
-      service: 's',
-    },
-    {},
-    new ManualClock(),
-  );
-  c.enter('request', 'enforce', 'cors');
+  const c = testContext({ method, headers }, 'cors');
   const out = fn(c) as Exclude<Outcome, Promise<unknown>>;
   return { out, headers: { ...c.responseHeaders } };
 }

@@ -9,10 +9,10 @@ import {
   startGateway,
   type TestGateway,
 } from '../../../test/helpers/gateway.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { validator } from '../../config/ajv.js';
 import { ManualClock } from '../../core/clock.js';
-import { PolicyContext } from '../../core/context.js';
 import type { PolicyDeps, PolicyFn } from '../../core/policy.js';
 import { requestId } from './policy.js';
 import { RequestIdSchema } from './schema.js';
@@ -36,26 +36,7 @@ function make(config: Record<string, unknown>): PolicyFn {
 /** Runs the policy on a request the gateway already gave the id `gw-id`. */
 function run(fn: PolicyFn, headers: IncomingHttpHeaders) {
   const upstream: Record<string, string | string[] | undefined> = { 'x-request-id': 'gw-id' };
-  const c = new PolicyContext(
-    {
-      id: 'gw-id',
-      method: 'GET',
-      path: '/',
-      rawQuery: '',
-      host: 'gw.test',
-      headers,
-      clientIp: '127.0.0.1',
-      remoteAddress: '127.0.0.1',
-      protocol: 'http',
-      time: 0,
-      params: {},
-      route: 'r',
-      service: 's',
-    },
-    upstream,
-    new ManualClock(),
-  );
-  c.enter('request', 'enforce', 'request-id');
+  const c = testContext({ id: 'gw-id', headers }, 'request-id', upstream);
   assert.equal(fn(c), undefined);
   return { id: c.requestId, echo: c.echoRequestId, upstream, response: { ...c.responseHeaders } };
 }

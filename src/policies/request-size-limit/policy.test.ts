@@ -4,10 +4,10 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { call, minimalConfig, startGateway, type TestGateway } from '../../../test/helpers/gateway.js';
+import { testContext } from '../../../test/helpers/policy-context.js';
 import { startUpstream, type Upstream } from '../../../test/helpers/upstream.js';
 import { validator } from '../../config/ajv.js';
 import { ManualClock } from '../../core/clock.js';
-import { PolicyContext } from '../../core/context.js';
 import type { PolicyDeps, PolicyFn, Rejection } from '../../core/policy.js';
 import { requestSizeLimit } from './policy.js';
 import { RequestSizeLimitSchema } from './schema.js';
@@ -26,26 +26,7 @@ function make(config: Record<string, unknown>): PolicyFn {
 }
 
 function run(fn: PolicyFn, headers: IncomingHttpHeaders, path = '/', rawQuery = '') {
-  const c = new PolicyContext(
-    {
-      id: 'r',
-      method: 'POST',
-      path,
-      rawQuery,
-      host: 'gw.test',
-      headers,
-      clientIp: '127.0.0.1',
-      remoteAddress: '127.0.0.1',
-      protocol: 'http',
-      time: 0,
-      params: {},
-      route: 'r',
-      service: 's',
-    },
-    {},
-    new ManualClock(),
-  );
-  c.enter('request', 'enforce', 'request-size-limit');
+  const c = testContext({ method: 'POST', path, rawQuery, headers }, 'request-size-limit');
   const out = fn(c) as Rejection | undefined;
   return {
     out: out && { code: out.code, status: out.status, rule: out.rule, detail: out.detail },
@@ -87,26 +68,7 @@ describe('request-size-limit: behaviour', () => {
   });
 
   it('keeps the smaller of two limits', () => {
-    const c = new PolicyContext(
-      {
-        id: 'r',
-        method: 'POST',
-        path: '/',
-        rawQuery: '',
-        host: '',
-        headers: {},
-        clientIp: '',
-        remoteAddress: '',
-        protocol: 'http',
-        time: 0,
-        params: {},
-        route: 'r',
-        service: 's',
-      },
-      {},
-      new ManualClock(),
-    );
-    c.enter('request', 'enforce', 'a');
+    const c = testContext({ method: 'POST', host: '', clientIp: '', remoteAddress: '' }, 'a');
     make({ maxBodyBytes: 50 })(c);
     make({ maxBodyBytes: 500 })(c);
     assert.equal(c.bodyLimit, 50);
