@@ -90,3 +90,16 @@ export function denyListText(n = 100_000) {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** Scenario 7's body (also measured by bench/waf-micro.ts): a realistic order, valid and free of attack signals. */
+export const ORDER_BODY = JSON.stringify({
+  customer: { name: "Siobhán O'Brien", email: 'siobhan.obrien@example.com', phone: '+353 1 555 0100' },
+  items: [
+    { sku: 'BK-1042', quantity: 2, price: 19.99, note: 'gift wrap, please' },
+    { sku: 'PN-0007', quantity: 1, price: 4.5 },
+    { sku: 'MG-2210', quantity: 3, price: 12 },
+  ],
+  shipping: { street: '12 Main Street', city: 'Dublin', postcode: 'D02 X285', country: 'IE' },
+  notes: 'Leave at the door; ring twice. Select the faster courier if the order is large.',
+  coupon: 'SPRING-24',
+});

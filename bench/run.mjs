@@ -19,6 +19,7 @@ import {
   bigDenyList,
   denyListText,
   JWT_ISSUER,
+  ORDER_BODY,
   jwtRoute,
   keyAuthRoute,
   manyRoutes,
@@ -385,19 +386,6 @@ async function main() {
       console.log(summarizeProfile(join(PROFILES, `${name}.cpuprofile`), 20));
     }
 }
-
-// Scenario 7: a realistic order body, valid against the spec and free of attack signals.
-const ORDER_BODY = JSON.stringify({
-  customer: { name: "Siobhán O'Brien", email: 'siobhan.obrien@example.com', phone: '+353 1 555 0100' },
-  items: [
-    { sku: 'BK-1042', quantity: 2, price: 19.99, note: 'gift wrap, please' },
-    { sku: 'PN-0007', quantity: 1, price: 4.5 },
-    { sku: 'MG-2210', quantity: 3, price: 12 },
-  ],
-  shipping: { street: '12 Main Street', city: 'Dublin', postcode: 'D02 X285', country: 'IE' },
-  notes: 'Leave at the door; ring twice. Select the faster courier if the order is large.',
-  coupon: 'SPRING-24',
-});
 
 /** Scenario 7: POST /orders validated against an OpenAPI document, then scored by the WAF. */
 function validatedPost(upstream) {

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { PolicyContext, type RequestView } from '../src/core/context.js';
 import type { PolicyDeps } from '../src/core/policy.js';
 import { waf } from '../src/policies/waf/policy.js';
+import { ORDER_BODY } from './configs.mjs';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,19 +17,6 @@ const arg = (name: string, dflt: string) => {
 const ITER = Number(arg('iterations', '20000'));
 const SECONDS = Number(arg('seconds', '3'));
 const ONLY = Number(arg('only', '0'));
-
-// The scenario-7 body of bench/run.mjs, byte for byte.
-const ORDER_BODY = JSON.stringify({
-  customer: { name: "Siobhán O'Brien", email: 'siobhan.obrien@example.com', phone: '+353 1 555 0100' },
-  items: [
-    { sku: 'BK-1042', quantity: 2, price: 19.99, note: 'gift wrap, please' },
-    { sku: 'PN-0007', quantity: 1, price: 4.5 },
-    { sku: 'MG-2210', quantity: 3, price: 12 },
-  ],
-  shipping: { street: '12 Main Street', city: 'Dublin', postcode: 'D02 X285', country: 'IE' },
-  notes: 'Leave at the door; ring twice. Select the faster courier if the order is large.',
-  coupon: 'SPRING-24',
-});
 
 /** A ~20 KB JSON document: a page of catalogue records with free text, URLs and unicode. */
 function bigDocument(): string {
