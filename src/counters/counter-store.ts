@@ -9,6 +9,14 @@ export interface CounterStore {
   /** The current value (0 when absent or expired). */
   get(key: string): Promise<number>;
   /**
+   * Reserves several amounts at once, atomically: every item is checked against its `limit`
+   * on the current values, and all are added only when all fit (none when one does not). An
+   * item fits when `current + amount <= limit`; an item of amount 0 (a cost budget, charged
+   * later) fits while `current < limit`. Items without a limit always fit. A counter expires
+   * `ttlMs` after its first increment, as with `incrBy`.
+   */
+  reserve(items: readonly Reservation[]): Promise<ReserveResult>;
+  /**
    * GCRA (generic cell rate algorithm, a token bucket without a refill timer): admits `cost`
    * units when the bucket of `burst` units refilled at one unit per `emissionMs` allows it.
    */
@@ -29,6 +37,24 @@ export interface CounterStore {
   close(): Promise<void>;
   /** Waits for a remote store to connect (false on timeout: the gateway starts degraded). */
   ready?(timeoutMs?: number): Promise<boolean>;
+}
+
+/** One amount of a `reserve`. */
+export interface Reservation {
+  key: string;
+  /** A non-negative integer. */
+  amount: number;
+  limit?: number;
+  ttlMs: number;
+}
+
+/** Every item reserved, or the first that did not fit and its current value (nothing changed). */
+export type ReserveResult = { ok: true } | { ok: false; index: number; current: number };
+
+/** Whether `amount` more fits under `limit` at `current` (see `CounterStore.reserve`). */
+export function fits(current: number, amount: number, limit: number | undefined): boolean {
+  if (limit === undefined) return true;
+  return amount === 0 ? current < limit : current + amount <= limit;
 }
 
 /** The outcome of one limit (GCRA, sliding or fixed window). */

@@ -1,5 +1,13 @@
 import type { Clock } from '../core/clock.js';
-import type { CounterStore, GcraResult, LimitCheck, LimitDecision } from './counter-store.js';
+import {
+  type CounterStore,
+  fits,
+  type GcraResult,
+  type LimitCheck,
+  type LimitDecision,
+  type Reservation,
+  type ReserveResult,
+} from './counter-store.js';
 import { type Evaluation, evalFixed, evalGcra, evalSliding, stateKeys } from './limits.js';
 
 interface Entry {
@@ -23,7 +31,10 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   async incrBy(key: string, amount: number, ttlMs: number): Promise<number> {
-    const now = this.clock.now();
+    return this.add(key, amount, ttlMs, this.clock.now());
+  }
+
+  private add(key: string, amount: number, ttlMs: number, now: number): number {
     let e = this.counters.get(key);
     if (!e || e.expiresAt <= now) {
       e = { value: 0, expiresAt: now + ttlMs };
@@ -36,6 +47,18 @@ export class MemoryCounterStore implements CounterStore {
   async get(key: string): Promise<number> {
     const e = this.counters.get(key);
     return e && e.expiresAt > this.clock.now() ? e.value : 0;
+  }
+
+  /** Synchronous between the checks and the writes, so no other request interleaves. */
+  async reserve(items: readonly Reservation[]): Promise<ReserveResult> {
+    const now = this.clock.now();
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      const current = this.count(it.key, now);
+      if (!fits(current, it.amount, it.limit)) return { ok: false, index: i, current };
+    }
+    for (const it of items) if (it.amount !== 0) this.add(it.key, it.amount, it.ttlMs, now);
+    return { ok: true };
   }
 
   async gcra(key: string, cost: number, emissionMs: number, burst: number, now: number): Promise<GcraResult> {

@@ -137,3 +137,30 @@ export const INCR_LUA = `
 redis.call('SET', KEYS[1], '0', 'PX', ARGV[2], 'NX')
 return redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
 `;
+
+/**
+ * RESERVE mirrors MemoryCounterStore.reserve and `fits` (src/counters/counter-store.ts): all
+ * items are checked, then all are added, in one script, so two gateways cannot both take the
+ * last of a budget. ARGV per key: amount, limit (-1: none), ttlMs. Returns {1} or {0, index
+ * (1-based), current}.
+ */
+export const RESERVE_LUA = `
+for i = 1, #KEYS do
+  local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local amt = tonumber(ARGV[3 * i - 2])
+  local lim = tonumber(ARGV[3 * i - 1])
+  if lim >= 0 then
+    if (amt == 0 and cur >= lim) or (amt > 0 and cur + amt > lim) then
+      return {0, i, string.format('%.17g', cur)}
+    end
+  end
+end
+for i = 1, #KEYS do
+  local amt = ARGV[3 * i - 2]
+  if tonumber(amt) ~= 0 then
+    redis.call('SET', KEYS[i], '0', 'PX', ARGV[3 * i], 'NX')
+    redis.call('INCRBYFLOAT', KEYS[i], amt)
+  end
+end
+return {1}
+`;

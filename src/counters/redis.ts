@@ -8,9 +8,11 @@ import {
   type GcraResult,
   type LimitCheck,
   type LimitDecision,
+  type Reservation,
+  type ReserveResult,
 } from './counter-store.js';
 import { stateKeys } from './limits.js';
-import { INCR_LUA, LIMIT_LUA } from './redis-scripts.js';
+import { INCR_LUA, LIMIT_LUA, RESERVE_LUA } from './redis-scripts.js';
 
 export interface RedisCounterOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. */
@@ -29,6 +31,7 @@ export interface RedisCounterOptions {
 type Scripted = Redis & {
   pcsLimit(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
   pcsIncr(key: string, amount: number, ttlMs: number): Promise<string>;
+  pcsReserve(numKeys: number, ...args: (string | number)[]): Promise<(number | string)[]>;
 };
 
 /**
@@ -74,6 +77,7 @@ export class RedisCounterStore implements CounterStore {
     }) as Scripted;
     this.redis.defineCommand('pcsLimit', { lua: LIMIT_LUA });
     this.redis.defineCommand('pcsIncr', { lua: INCR_LUA, numberOfKeys: 1 });
+    this.redis.defineCommand('pcsReserve', { lua: RESERVE_LUA });
     // Connection errors are reported through failed commands; an unhandled 'error' would crash.
     this.redis.on('error', () => undefined);
     this.redis.on('ready', () => this.recovered());
@@ -126,6 +130,15 @@ export class RedisCounterStore implements CounterStore {
     return Number(
       await this.run('incrBy', () => this.redis.pcsIncr(this.prefix + key, amount, Math.ceil(ttlMs))),
     );
+  }
+
+  async reserve(items: readonly Reservation[]): Promise<ReserveResult> {
+    if (items.length === 0) return { ok: true };
+    const keys = items.map((it) => this.prefix + it.key);
+    const argv = items.flatMap((it) => [it.amount, it.limit ?? -1, Math.ceil(it.ttlMs)]);
+    const out = await this.run('reserve', () => this.redis.pcsReserve(keys.length, ...keys, ...argv));
+    if (Number(out[0]) === 1) return { ok: true };
+    return { ok: false, index: Number(out[1]) - 1, current: Number(out[2]) };
   }
 
   async get(key: string): Promise<number> {

@@ -37,6 +37,12 @@ export const AiBudgetSchema = T.Object(
       default: 512,
       description: 'Output tokens reserved for a call that sets no `max_tokens`.',
     }),
+    onStoreError: T.Optional(
+      T.Union([T.Literal('allow'), T.Literal('deny')], {
+        description:
+          'When the counter store cannot answer: admit the call unmetered (default, counted in `portcullis_ai_budget_store_failures_total`) or answer 503.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
