@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { ManualClock } from '../src/core/clock.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { aiConfig, headerConsumer, type MockLlm, startMockLlm } from './helpers/mock-llm.js';
 
@@ -16,7 +17,11 @@ describe('ai-budget through the gateway', () => {
       name: 'ai-budget',
       config: { limits: [{ per: 'consumer', window: 'day', tokens: 60 }] },
     } as never);
-    t = await startGateway(cfg, { policies: [headerConsumer] });
+    // The budget's windows come from the gateway's clock: a fixed day, not the test machine's.
+    t = await startGateway(cfg, {
+      policies: [headerConsumer],
+      clock: new ManualClock(Date.UTC(2026, 11, 3, 23, 59)),
+    });
   });
   after(async () => {
     await t?.stop();
