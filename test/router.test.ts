@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RouteConfig } from '../src/config/schema.js';
 import { ConfigError } from '../src/core/errors.js';
-import { Router } from '../src/proxy/router.js';
+import { RouteTable, Router } from '../src/proxy/router.js';
 
 interface R {
   index: number;
@@ -330,5 +330,67 @@ describe('router: agrees with a brute-force reference', () => {
         );
       }
     }
+  });
+});
+
+describe('route table: case-insensitive routes', () => {
+  function table(defs: (Partial<RouteConfig> & { ci?: boolean })[]) {
+    const routes = defs.map(({ ci, ...d }, index) => ({
+      index,
+      pathOptions: { caseInsensitive: ci ?? false },
+      def: {
+        name: `r${index}`,
+        service: 's',
+        paths: ['/'],
+        pathMatch: 'prefix',
+        priority: 0,
+        stripPath: false,
+        preserveHost: false,
+        lifecycle: 'active',
+        ...d,
+      } as RouteConfig,
+    }));
+    const t = new RouteTable(routes);
+    return (path: string, method = 'GET') => t.find(method, 'gw.test', path, {})?.route.def.name;
+  }
+
+  it('a case-insensitive route wins over a less specific catch-all in any case', () => {
+    const find = table([{ paths: ['/admin'], ci: true }, { paths: ['/'] }]);
+    for (const p of ['/admin', '/ADMIN', '/Admin/x', '/aDmIn/']) assert.equal(find(p), 'r0', p);
+    assert.equal(find('/adminx'), 'r1');
+    assert.equal(find('/other'), 'r1');
+  });
+
+  it('case-sensitive routes still match exactly; the more specific pattern wins', () => {
+    const find = table([{ paths: ['/admin'], ci: true }, { paths: ['/ADMIN/special'] }, { paths: ['/'] }]);
+    assert.equal(find('/ADMIN/special'), 'r1');
+    assert.equal(find('/admin/SPECIAL'), 'r0');
+    assert.equal(find('/Admin/other'), 'r0');
+  });
+
+  it('keeps params in the request case and falls back as usual on methods', () => {
+    const routes = [
+      {
+        index: 0,
+        pathOptions: { caseInsensitive: true },
+        def: {
+          name: 'u',
+          paths: ['/users/:id'],
+          methods: ['GET'],
+          pathMatch: 'exact',
+          priority: 0,
+        } as RouteConfig,
+      },
+      {
+        index: 1,
+        pathOptions: { caseInsensitive: false },
+        def: { name: 'all', paths: ['/'], pathMatch: 'prefix', priority: 0 } as RouteConfig,
+      },
+    ];
+    const t = new RouteTable(routes);
+    const m = t.find('GET', 'gw.test', '/USERS/AbC', {});
+    assert.equal(m?.route.def.name, 'u');
+    assert.equal(m?.params.id, 'AbC');
+    assert.equal(t.find('POST', 'gw.test', '/USERS/AbC', {})?.route.def.name, 'all');
   });
 });

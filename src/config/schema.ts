@@ -148,6 +148,58 @@ export const Service = T.Object(
   strict,
 );
 
+/** The path normalisation fields, with the gateway's defaults. */
+const pathNormalizationFields = {
+  mergeSlashes: T.Boolean({
+    default: true,
+    description: 'Take `//` as `/` (as nginx `merge_slashes` does) before routing.',
+  }),
+  escapedSlashes: OneOf(['reject', 'decode', 'keep'], {
+    default: 'reject',
+    description:
+      '`%2F` and `%5C` in the path: `reject` (400), `decode` (to `/` and `\\`, then routed as such) or `keep` (forwarded encoded, part of their segment).',
+  }),
+  backslashes: OneOf(['reject', 'slash', 'keep'], {
+    default: 'reject',
+    description: 'A raw `\\` in the path: `reject` (400), `slash` (taken as `/`, as IIS does) or `keep`.',
+  }),
+  pathParams: OneOf(['reject', 'strip', 'keep'], {
+    default: 'reject',
+    description:
+      'Matrix parameters (`/a;jsessionid=1/b`): `reject` (400), `strip` (removed, as Tomcat does) or `keep`.',
+  }),
+  trailingDotOrSpace: OneOf(['reject', 'strip', 'keep'], {
+    default: 'reject',
+    description:
+      'A segment ending in `.` or `%20` (`/admin.`, which Windows servers take for `/admin`): `reject` (400), `strip` or `keep`.',
+  }),
+  caseInsensitive: T.Boolean({
+    default: false,
+    description: 'Match route paths in any letter case (set it for case-folding upstreams such as IIS).',
+  }),
+};
+
+/** The same fields without defaults: a route's absent field inherits the gateway's. */
+function withoutDefaults<F extends Record<string, object>>(fields: F): F {
+  const out: Record<string, object> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    const { default: _unused, ...rest } = v as { default?: unknown };
+    out[k] = rest;
+  }
+  return out as F;
+}
+
+export const GatewayPathNormalization = T.Object(pathNormalizationFields, {
+  ...strict,
+  description:
+    'How request paths are normalised and which spellings are refused, for every route (docs/hardening.md).',
+});
+
+export const RoutePathNormalization = T.Partial(T.Object(withoutDefaults(pathNormalizationFields)), {
+  ...strict,
+  description: "This route's overrides of `gateway.pathNormalization`; absent fields inherit it.",
+});
+
 export const Route = T.Object(
   {
     name: Name,
@@ -202,6 +254,7 @@ export const Route = T.Object(
         },
       ),
     ),
+    pathNormalization: T.Optional(RoutePathNormalization),
     stripPath: T.Boolean({
       default: false,
       description: 'Remove the matched path prefix before sending upstream.',
@@ -398,6 +451,7 @@ export const GatewaySettings = T.Object(
         strict,
       ),
     ),
+    pathNormalization: T.Optional(GatewayPathNormalization),
     requestLog: T.Optional(RequestLogSettings),
     approvals: T.Optional(
       T.Object(

@@ -4,7 +4,8 @@ import { redact, resolveSecrets, type SecretEnv } from '../config/secrets.js';
 import type { Config, RouteConfig } from '../config/schema.js';
 import { checkConfig, type PolicyRegistry, scopeKey, targetUrlProblem } from '../config/validate.js';
 import { buildCidrSet, type CidrSet } from '../net/ip.js';
-import { Router } from '../proxy/router.js';
+import { DEFAULT_PATH_OPTIONS, type PathOptions } from '../proxy/path.js';
+import { RouteTable } from '../proxy/router.js';
 import { UpstreamService } from '../proxy/service.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { applies, buildChain, type Chain, type Instance, scopeLevel } from './chain.js';
@@ -20,6 +21,8 @@ import type { PolicyDeps, PolicyServices } from './policy.js';
 export interface CompiledRoute {
   readonly index: number;
   readonly def: RouteConfig;
+  /** `gateway.pathNormalization` with this route's overrides. */
+  readonly pathOptions: PathOptions;
   /** The upstream service; absent on routes answered by a terminal (AI routes). */
   readonly service: UpstreamService | undefined;
   /** The chain for requests with no consumer-specific policies. */
@@ -49,7 +52,9 @@ export interface CompiledRevision {
   readonly hash: string;
   /** The config as stored: secret references unresolved, consumers removed. */
   readonly config: Config;
-  readonly router: Router<CompiledRoute>;
+  readonly router: RouteTable<CompiledRoute>;
+  /** `gateway.pathNormalization` with its defaults (for paths no route matches). */
+  readonly pathOptions: PathOptions;
   readonly routes: readonly CompiledRoute[];
   readonly services: ReadonlyMap<string, UpstreamService>;
   readonly trustedProxies: CidrSet;
@@ -217,6 +222,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
   }
 
   const personal = instances.filter((i) => i.level >= 3);
+  const pathOptions: PathOptions = Object.freeze({
+    ...DEFAULT_PATH_OPTIONS,
+    ...cfg.gateway?.pathNormalization,
+  });
   const routes: CompiledRoute[] = cfg.routes.map((def, index) => {
     const serviceName = def.service ?? '';
     const base = instances.filter((i) => i.level < 3 && applies(i, def.name, serviceName));
@@ -225,6 +234,9 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     return {
       index,
       def,
+      pathOptions: def.pathNormalization
+        ? Object.freeze({ ...pathOptions, ...def.pathNormalization })
+        : pathOptions,
       service: def.service === undefined ? undefined : services.get(def.service),
       terminal: terminals.get(index),
       chain,
@@ -247,7 +259,8 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     id,
     hash,
     config: stored,
-    router: new Router(routes),
+    router: new RouteTable(routes),
+    pathOptions,
     routes,
     services,
     trustedProxies: trusted.set,

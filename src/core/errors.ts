@@ -26,6 +26,11 @@ export const ERRORS = {
     message: 'Malformed request',
     fix: 'The client sent HTTP the gateway cannot parse (bad request line, invalid header characters, conflicting Content-Length and Transfer-Encoding). Fix the client.',
   },
+  PCS_ERR_PATH_REJECTED: {
+    status: 400,
+    message: 'Request path not accepted',
+    fix: "The path uses a spelling that upstreams read differently (encoded slashes, a backslash, `;` parameters, a trailing dot or space, a control character, `..` above the root, invalid percent-encoding). The access log `detail` names it. If a route legitimately receives it, set that route's `pathNormalization` (docs/hardening.md).",
+  },
   PCS_ERR_HEADERS_TOO_LARGE: {
     status: 431,
     message: 'Request headers too large',

@@ -18,9 +18,10 @@ import { isTls, tlsInfo } from '../tls/peer.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
-import { acceptableRequestId, normalizePath } from './path.js';
+import { acceptableRequestId } from './path.js';
 import { readRequestBody } from './read-body.js';
 import { Responder } from './respond.js';
+import { routePath } from './route-path.js';
 
 export interface HandlerDeps {
   /** The revision being served; read once per request, so in-flight requests keep theirs. */
@@ -141,40 +142,30 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     let url = req.url ?? '/';
     if (url.length > rev.maxUrlLength) return respondBare(x, res, 'PCS_ERR_URI_TOO_LONG');
     if (url[0] !== '/') {
-      // absolute-form (a client that takes us for a forward proxy): route on its path.
-      try {
-        const u = new URL(url);
-        url = u.pathname + u.search;
-      } catch {
-        return respondBare(x, res, 'PCS_ERR_BAD_REQUEST');
-      }
+      // absolute-form (a client that takes us for a forward proxy): route on its path, as sent
+      // (the WHATWG parser would resolve dots and backslashes under the normaliser's nose).
+      const from = absolutePathStart(url);
+      if (from < 0) return respondBare(x, res, 'PCS_ERR_BAD_REQUEST');
+      url = from === url.length || url[from] === '?' ? `/${url.slice(from)}` : url.slice(from);
     }
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     const rawQuery = q < 0 ? '' : url.slice(q + 1);
-    const path = normalizePath(rawPath);
-    if (path === undefined) return respondBare(x, res, 'PCS_ERR_BAD_REQUEST', 'path climbs above the root');
     const host = req.headers.host ?? '';
     const method = req.method ?? 'GET';
     // A CORS preflight is routed by the method it asks about, so routes limited to e.g. POST
     // still reach their cors policy (which answers the preflight at the gateway).
     const acrm = method === 'OPTIONS' ? req.headers['access-control-request-method'] : undefined;
-    let match = rev.router.find(
+    const routed = routePath(
+      rev,
       typeof acrm === 'string' && req.headers.origin ? acrm : method,
       host,
-      path,
+      rawPath,
       req.headers,
     );
-    if (!match) {
-      if (path.includes('%')) {
-        try {
-          decodeURI(path);
-        } catch {
-          return respondBare(x, res, 'PCS_ERR_BAD_REQUEST', 'invalid percent-encoding in path');
-        }
-      }
-      return respondBare(x, res, 'PCS_ERR_ROUTE_NOT_FOUND');
-    }
+    if (routed.code !== undefined) return respondBare(x, res, routed.code, routed.detail);
+    let match = routed.match;
+    const path = routed.path;
     let route = match.route;
     x.route = route.def.name;
     x.service = route.def.service ?? '';
@@ -267,6 +258,25 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
       } else res.destroy();
     });
   };
+}
+
+/**
+ * Where the path of an absolute-form target (`http://host:port/path?q`) starts, or -1 when it is
+ * not one (only http and https, with a host). The length when it has no path.
+ */
+function absolutePathStart(url: string): number {
+  const scheme = url.slice(0, 8).toLowerCase();
+  let from: number;
+  if (scheme.startsWith('http://')) from = 7;
+  else if (scheme === 'https://') from = 8;
+  else return -1;
+  try {
+    new URL(url);
+  } catch {
+    return -1;
+  }
+  for (let i = from; i < url.length; i++) if (url[i] === '/' || url[i] === '?') return i === from ? -1 : i;
+  return url.length;
 }
 
 const PEER = Symbol('portcullis.peer');

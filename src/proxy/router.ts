@@ -28,6 +28,8 @@ interface Candidate<R> {
  */
 interface Entry<R> {
   cand: Candidate<R>;
+  /** The kinds of the entry's pattern segments, to weigh it against another router's match. */
+  segs: readonly string[];
   match: ((path: string) => Record<string, string | undefined> | undefined) | undefined;
 }
 
@@ -36,6 +38,9 @@ export interface RouteMatch<R> {
   params: Record<string, string | undefined>;
   /** The path with the route's matched prefix removed (for stripPath). */
   strippedPath: string;
+  /** The matched pattern's segments and the candidate's rank: how specific the match is. */
+  segs: readonly string[];
+  rank: readonly number[];
 }
 
 /**
@@ -51,10 +56,12 @@ export interface RouteMatch<R> {
  * of `/users/me` when the `/users/me` route accepts only GET).
  */
 export class Router<R extends Routable> {
-  private readonly fmw = FindMyWay({ maxParamLength: 8192, caseSensitive: true });
+  private readonly fmw: ReturnType<typeof FindMyWay>;
 
   /** Throws a ConfigError naming every path find-my-way refuses. */
-  constructor(routes: readonly R[]) {
+  constructor(routes: readonly R[], opts: { caseSensitive?: boolean } = {}) {
+    const caseSensitive = opts.caseSensitive ?? true;
+    this.fmw = FindMyWay({ maxParamLength: 8192, caseSensitive });
     // Patterns that differ only in parameter names (`/u/:id`, `/u/:uid`) share one tree node.
     const byShape = new Map<string, { pattern: string; own: Own<R>[] }>();
     const issues: ConfigIssue[] = [];
@@ -90,7 +97,7 @@ export class Router<R extends Routable> {
       let m = matchers.get(own.pattern);
       if (!m) {
         try {
-          m = patternMatcher(own.pattern);
+          m = patternMatcher(own.pattern, caseSensitive);
         } catch (err) {
           issues.push({ path: own.at, message: `invalid path: ${(err as Error).message}` });
           m = () => undefined;
@@ -104,6 +111,7 @@ export class Router<R extends Routable> {
       // The tree's params are named after the slot's pattern; a route spelt otherwise has its own.
       const entries: Entry<R>[] = slot.own.map((own) => ({
         cand: own.cand,
+        segs: slot.segs,
         match: own.pattern === slot.pattern ? undefined : matcherOf(own),
       }));
       // Less specific patterns that some path could match along with this one, in tree order.
@@ -111,7 +119,8 @@ export class Router<R extends Routable> {
       const others = trie.overlapping(slot.segs).filter((o) => o !== slot && o.order > slot.order);
       others.sort((x, y) => x.order - y.order);
       for (const other of others)
-        for (const own of other.own) entries.push({ cand: own.cand, match: matcherOf(own) });
+        for (const own of other.own)
+          entries.push({ cand: own.cand, segs: other.segs, match: matcherOf(own) });
       try {
         this.fmw.on('GET', slot.pattern, () => undefined, { entries });
       } catch (err) {
@@ -133,7 +142,7 @@ export class Router<R extends Routable> {
     const { entries } = found.store as { entries: Entry<R>[] };
     const hostLower = host.toLowerCase();
     const hostname = stripPort(hostLower);
-    for (const { cand: c, match } of entries) {
+    for (const { cand: c, match, segs } of entries) {
       if (c.methods && !c.methods.has(method)) continue;
       if (c.hostsExact || c.hostSuffixes) {
         if (
@@ -148,10 +157,51 @@ export class Router<R extends Routable> {
       if (c.headers && !c.headers.every(([k, v]) => headers[k] === v)) continue;
       const params = match ? match(path) : found.params;
       if (!params || hasEmptyParam(params)) continue;
-      return { route: c.route, params, strippedPath: strip(path, c.baseSegments) };
+      return { route: c.route, params, strippedPath: strip(path, c.baseSegments), segs, rank: c.rank };
     }
     return undefined;
   }
+}
+
+/** What a route needs to say whether its paths match in any case. */
+export interface CaseRoutable extends Routable {
+  readonly pathOptions: { readonly caseInsensitive: boolean };
+}
+
+/**
+ * The routes of a revision: one case-sensitive router over every route, and beside it, when some
+ * routes match in any case (`pathNormalization.caseInsensitive`), a case-insensitive router over
+ * those. A case-insensitive route competes as though its paths were spelt in the request's case:
+ * the more specific of the two matches wins, then the usual ranking.
+ */
+export class RouteTable<R extends CaseRoutable> {
+  private readonly exact: Router<R>;
+  private readonly folded: Router<R> | undefined;
+
+  constructor(routes: readonly R[]) {
+    this.exact = new Router(routes);
+    const ci = routes.filter((r) => r.pathOptions.caseInsensitive);
+    this.folded = ci.length ? new Router(ci, { caseSensitive: false }) : undefined;
+  }
+
+  find(
+    method: string,
+    host: string,
+    path: string,
+    headers: Record<string, string | string[] | undefined>,
+  ): RouteMatch<R> | undefined {
+    const m = this.exact.find(method, host, path, headers);
+    if (!this.folded) return m;
+    const f = this.folded.find(method, host, path, headers);
+    if (!f || !m) return f ?? m;
+    const d = compareSpecificity(f.segs, m.segs) || compareRanks(m.rank, f.rank);
+    return d > 0 ? f : m;
+  }
+}
+
+function compareRanks(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return b[i] - a[i];
+  return 0;
 }
 
 /** Kinds of a pattern's segments: 2 static, 1 parameter, 0 a prefix's tail (`*`). */
@@ -274,8 +324,11 @@ function collectBelow<R>(n: TrieNode<R>, out: Set<Slot<R>>, skipEnd: boolean): v
 }
 
 /** Checks a path against one pattern with the same radix tree semantics, giving its params. */
-function patternMatcher(pattern: string): (path: string) => Record<string, string | undefined> | undefined {
-  const one = FindMyWay({ maxParamLength: 8192, caseSensitive: true });
+function patternMatcher(
+  pattern: string,
+  caseSensitive: boolean,
+): (path: string) => Record<string, string | undefined> | undefined {
+  const one = FindMyWay({ maxParamLength: 8192, caseSensitive });
   one.on('GET', pattern, () => undefined);
   return (path) => one.find('GET', path)?.params;
 }
@@ -307,8 +360,7 @@ function candidate<R extends Routable>(route: R, base: string, exact: boolean): 
 }
 
 function compareCandidates<R extends Routable>(a: Candidate<R>, b: Candidate<R>): number {
-  for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return b.rank[i] - a.rank[i];
-  return 0;
+  return compareRanks(a.rank, b.rank);
 }
 
 /** The host without its port; `host` is already lower case. */

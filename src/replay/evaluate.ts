@@ -8,6 +8,7 @@ import { FIRST_CONSUMER_PHASE, PHASE_INDEX } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
 import type { Decision } from '../core/policy.js';
 import { BodyTooLargeError } from '../proxy/body-limit.js';
+import { routePath } from '../proxy/route-path.js';
 import type { StoredRequestLog } from '../reqlog/types.js';
 
 /** What one revision decides for one recorded request, phases `request` to `validate`. */
@@ -71,13 +72,15 @@ export async function evaluate(
   if (url.length > rev.maxUrlLength) return bare('PCS_ERR_URI_TOO_LONG', null);
   const headers: IncomingHttpHeaders = { ...rec.headers, host: rec.host };
   const acrm = rec.method === 'OPTIONS' ? headers['access-control-request-method'] : undefined;
-  const match = rev.router.find(
+  const routed = routePath(
+    rev,
     typeof acrm === 'string' && headers.origin ? acrm : rec.method,
     rec.host,
     rec.path,
     headers,
   );
-  if (!match) return bare('PCS_ERR_ROUTE_NOT_FOUND', null);
+  if (routed.code !== undefined) return bare(routed.code, null);
+  const match = routed.match;
   const route = match.route;
   const name = route.def.name;
   if (route.def.lifecycle === 'sunset') return bare('PCS_ERR_ROUTE_SUNSET', name);
@@ -85,7 +88,7 @@ export async function evaluate(
   const view: RequestView = {
     id: rec.requestId,
     method: rec.method,
-    path: rec.path,
+    path: routed.path,
     rawQuery: rec.query,
     host: rec.host,
     headers,
