@@ -29,7 +29,14 @@ describe('admins: named admins with their own tokens and roles', () => {
     const r = await adminCall(g, 'GET', '/admins');
     assert.equal(r.status, 200);
     assert.deepEqual(r.json.admins, [
-      { name: 'root', role: 'admin', createdAt: null, createdBy: 'start-up token' },
+      {
+        name: 'root',
+        role: 'admin',
+        createdAt: null,
+        createdBy: 'start-up token',
+        status: 'active',
+        confirmedBy: null,
+      },
     ]);
   });
 

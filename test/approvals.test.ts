@@ -40,6 +40,8 @@ before(async () => {
     const r = await adminCall(g, 'POST', '/admins', { name, role });
     tokens[name] = r.json.token;
   }
+  // Approvals are on: an admin who could approve waits for a second admin (root made alice alone).
+  assert.equal((await as('alice', 'POST', '/admins/bob/confirm')).status, 200);
 });
 after(async () => {
   await g.stop();
@@ -195,6 +197,7 @@ describe('approvals: four-eyes changes to security policies', () => {
       config: base(up.url, [DENY_LOOPBACK], ['/hello', '/race']),
     });
     tokens.carol = (await adminCall(g, 'POST', '/admins', { name: 'carol', role: 'admin' })).json.token;
+    assert.equal((await as('bob', 'POST', '/admins/carol/confirm')).status, 200);
     const [x, y] = await Promise.all([
       as('bob', 'POST', `/proposals/${p.json.id}/approve`),
       as('carol', 'POST', `/proposals/${p.json.id}/approve`),

@@ -282,7 +282,20 @@ describe('revisions: consumers in the YAML', () => {
     assert.equal(events.length, before + 1);
     assert.deepEqual(
       { actor: events.at(-1)?.actor, action: events.at(-1)?.action, detail: events.at(-1)?.detail },
-      { actor: 'root', action: 'consumer.import', detail: { names: ['yaml-bob'] } },
+      {
+        actor: 'root',
+        action: 'consumer.import',
+        detail: {
+          names: ['yaml-bob'],
+          changes: [
+            {
+              name: 'yaml-bob',
+              before: { groups: [], metadata: {} },
+              after: { groups: ['silver'], metadata: {} },
+            },
+          ],
+        },
+      },
     );
     assert.equal(await revisionCount(), 4);
   });

@@ -173,7 +173,11 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     sendJson(res, 200, await notFoundAsAdmin(() => deps.revisions.diff(idParam(p.id), idParam(p.other))));
   });
   route('POST', '/revisions/:id/rollback', async (_q, res, p, _query, actor) => {
-    const rec = await notFoundAsAdmin(() => deps.revisions.rollback(idParam(p.id), actor));
+    const id = idParam(p.id);
+    // A rollback is an apply of the old config: the same four-eyes check.
+    const target = await deps.store.getRevision(id);
+    if (target) await notFoundAsAdmin(() => requireNoApproval(deps, target.config, actor));
+    const rec = await notFoundAsAdmin(() => deps.revisions.rollback(id, actor));
     sendJson(res, 200, { status: 'rolled-back', revision: rec });
   });
 
@@ -189,12 +193,15 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const body = checkConsumer(await readJson(req, max));
     if (await deps.store.getConsumer(body.name))
       throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `consumer ${body.name} already exists`);
-    const { consumer } = await deps.store.upsertConsumer({
-      name: body.name,
-      groups: body.groups ?? [],
-      metadata: body.metadata ?? {},
+    const after = { groups: body.groups ?? [], metadata: body.metadata ?? {} };
+    requireNoGroupApproval(deps, body.name, [], after.groups);
+    const { consumer } = await deps.store.upsertConsumer({ name: body.name, ...after });
+    await deps.store.appendAudit({
+      actor,
+      action: 'consumer.create',
+      target: `consumer/${body.name}`,
+      detail: { before: null, after },
     });
-    await deps.store.appendAudit({ actor, action: 'consumer.create', target: `consumer/${body.name}` });
     sendJson(res, 201, consumer);
   });
   route('GET', '/consumers/:name', async (_q, res, p) => {
@@ -206,22 +213,28 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const body = checkConsumer({ name: p.name, ...((await readJson(req, max)) as object) });
     if (body.name !== p.name)
       throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'the name in the body differs from the path');
-    const { consumer, created } = await deps.store.upsertConsumer({
-      name: body.name,
-      groups: body.groups ?? [],
-      metadata: body.metadata ?? {},
-    });
+    const prior = await deps.store.getConsumer(body.name);
+    const after = { groups: body.groups ?? [], metadata: body.metadata ?? {} };
+    requireNoGroupApproval(deps, body.name, prior?.groups ?? [], after.groups);
+    const { consumer, created } = await deps.store.upsertConsumer({ name: body.name, ...after });
     await deps.store.appendAudit({
       actor,
       action: created ? 'consumer.create' : 'consumer.update',
       target: `consumer/${body.name}`,
+      detail: { before: prior ? { groups: prior.groups, metadata: prior.metadata } : null, after },
     });
     sendJson(res, created ? 201 : 200, consumer);
   });
   route('DELETE', '/consumers/:name', async (_q, res, p, _query, actor) => {
-    if (!(await deps.store.deleteConsumer(p.name ?? '')))
+    const prior = await deps.store.getConsumer(p.name ?? '');
+    if (!prior || !(await deps.store.deleteConsumer(p.name ?? '')))
       throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `consumer ${p.name} not found`);
-    await deps.store.appendAudit({ actor, action: 'consumer.delete', target: `consumer/${p.name}` });
+    await deps.store.appendAudit({
+      actor,
+      action: 'consumer.delete',
+      target: `consumer/${p.name}`,
+      detail: { before: { groups: prior.groups, metadata: prior.metadata }, after: null },
+    });
     res.writeHead(204).end();
   });
 
@@ -243,6 +256,11 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       // Without the token, unknown endpoints are 401 too: the endpoint map is not public.
       const who = open ? undefined : await authenticate(deps, req.headers.authorization);
       if (!open && !who) throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      if (who?.pending)
+        throw new AdminError(
+          'PCS_ERR_ADMIN_PENDING',
+          `admin ${who.name} waits for a second admin's confirmation (POST /admins/${who.name}/confirm)`,
+        );
       if (!found)
         throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
       if (who?.role === 'viewer' && req.method !== 'GET' && req.method !== 'HEAD')
@@ -300,6 +318,22 @@ export async function requireNoApproval(deps: AdminDeps, config: unknown, actor:
     throw new AdminError(
       'PCS_ERR_APPROVAL_REQUIRED',
       `this change touches ${touches.join(', ')}: propose it (POST /proposals) for another admin to approve`,
+      { touches },
+    );
+}
+
+/** Refuses a change of a consumer's groups that takes a guarded policy away from it. */
+function requireNoGroupApproval(
+  deps: AdminDeps,
+  name: string,
+  before: readonly string[],
+  after: readonly string[],
+): void {
+  const touches = deps.approvals?.consumerTouches(name, before, after) ?? [];
+  if (touches.length)
+    throw new AdminError(
+      'PCS_ERR_APPROVAL_REQUIRED',
+      `this change of ${name}'s groups takes guarded policies away: propose it (POST /proposals with the consumer under \`consumers\`) for another admin to approve`,
       { touches },
     );
 }

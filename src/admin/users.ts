@@ -9,6 +9,8 @@ export type AdminRole = 'admin' | 'viewer';
 export interface AdminIdentity {
   name: string;
   role: AdminRole;
+  /** Created under four-eyes and not yet confirmed by a second admin: every request is refused. */
+  pending?: boolean;
 }
 
 /** The name of the admin that holds the start-up token. */
@@ -44,11 +46,19 @@ export class AdminUsers {
     if (!token.startsWith('pcs_adm_')) return undefined;
     // A lookup by the token's hash: the hash is what is stored, so no comparison leaks timing.
     const a = await this.store.getAdminByTokenHash(tokenHash(token));
-    return a ? { name: a.name, role: a.role } : undefined;
+    if (!a) return undefined;
+    return a.status === 'pending'
+      ? { name: a.name, role: a.role, pending: true }
+      : { name: a.name, role: a.role };
   }
 
-  /** Creates an admin; returns its token, which is not kept. */
-  async create(name: string, role: AdminRole, by: string): Promise<{ admin: PublicAdmin; token: string }> {
+  /** Creates an admin (`pending`: until a second admin confirms it); returns its token, which is not kept. */
+  async create(
+    name: string,
+    role: AdminRole,
+    by: string,
+    pending = false,
+  ): Promise<{ admin: PublicAdmin; token: string }> {
     const token = newAdminToken();
     const rec: StoredAdmin = {
       name,
@@ -56,6 +66,7 @@ export class AdminUsers {
       tokenHash: tokenHash(token),
       createdAt: new Date(this.clock.now()).toISOString(),
       createdBy: by,
+      status: pending ? 'pending' : 'active',
     };
     await this.store.insertAdmin(rec);
     return { admin: publicAdmin(rec), token };
@@ -63,7 +74,20 @@ export class AdminUsers {
 
   async list(): Promise<PublicAdmin[]> {
     const stored = (await this.store.listAdmins()).map(publicAdmin);
-    return [{ name: ROOT_ADMIN, role: 'admin', createdAt: null, createdBy: 'start-up token' }, ...stored];
+    const root: PublicAdmin = {
+      name: ROOT_ADMIN,
+      role: 'admin',
+      createdAt: null,
+      createdBy: 'start-up token',
+      status: 'active',
+      confirmedBy: null,
+    };
+    return [root, ...stored];
+  }
+
+  /** Activates a pending admin; false when there is none of that name. */
+  confirm(name: string, by: string): Promise<boolean> {
+    return this.store.confirmAdmin(name, by, new Date(this.clock.now()).toISOString());
   }
 
   delete(name: string): Promise<boolean> {
@@ -76,8 +100,18 @@ export interface PublicAdmin {
   role: AdminRole;
   createdAt: string | null;
   createdBy: string;
+  /** `pending`: created under four-eyes, waiting for a second admin (`POST /admins/:name/confirm`). */
+  status: 'active' | 'pending';
+  confirmedBy: string | null;
 }
 
 function publicAdmin(a: StoredAdmin): PublicAdmin {
-  return { name: a.name, role: a.role, createdAt: a.createdAt, createdBy: a.createdBy };
+  return {
+    name: a.name,
+    role: a.role,
+    createdAt: a.createdAt,
+    createdBy: a.createdBy,
+    status: a.status ?? 'active',
+    confirmedBy: a.confirmedBy ?? null,
+  };
 }

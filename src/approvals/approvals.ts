@@ -4,7 +4,8 @@ import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Revisions } from '../core/revisions.js';
 import type { Proposal, Store } from '../store/store.js';
-import { protectedChanges } from './guard.js';
+import { consumerLosses } from './coverage.js';
+import { type ApprovalRule, guardedBy, guardedChanges } from './guard.js';
 
 export interface ApprovalDeps {
   store: Store;
@@ -35,12 +36,56 @@ export class Approvals {
 
   constructor(private readonly deps: ApprovalDeps) {}
 
-  /** The policy changes of `config` that need an approval under the live revision's rules. */
-  async touches(config: unknown, author: string): Promise<string[]> {
-    const live = this.deps.revisions.current.config;
-    if (!live.gateway?.approvals?.required) return [];
-    const dry = await this.deps.revisions.apply(config, { author, dryRun: true });
-    return protectedChanges(live, dry.diff);
+  /**
+   * What of replacing the live revision by `config` (an apply, a canary, a rollback) needs an
+   * approval under the live revision's rules: protected policy changes, paths whose effective
+   * chain loses a guarded policy, and consumers the config moves out of (or into) groups so that
+   * they lose one. Empty when approvals are off.
+   */
+  async touches(config: unknown, _author: string): Promise<string[]> {
+    const rule = this.deps.revisions.current.config.gateway?.approvals;
+    if (!rule?.required) return [];
+    return (await this.inspect(config, rule)).touches;
+  }
+
+  /**
+   * What a change of a consumer's groups (`PUT /consumers/:name`, `POST /consumers`) takes away
+   * of the guarded policies under the live revision's rules; empty when approvals are off.
+   */
+  consumerTouches(name: string, before: readonly string[], after: readonly string[]): string[] {
+    const live = this.deps.revisions.current;
+    const rule = live.config.gateway?.approvals;
+    if (!rule?.required || sameGroups(before, after)) return [];
+    return consumerLosses(live, name, before, after, guardedBy(rule));
+  }
+
+  /** The candidate's hash and what it touches under `rule`; throws ConfigError when it is refused. */
+  private async inspect(config: unknown, rule: ApprovalRule): Promise<{ hash: string; touches: string[] }> {
+    const groups = await this.groupChanges(config);
+    return this.deps.revisions.inspect(config, (next, live) => {
+      const touches = guardedChanges(live, next, rule);
+      const guarded = guardedBy(rule);
+      for (const g of groups)
+        for (const rev of [live, next])
+          touches.push(...consumerLosses(rev, g.name, g.before, g.after, guarded));
+      return { hash: next.hash, touches: [...new Set(touches)] };
+    });
+  }
+
+  /** The consumers a config declares whose groups differ from the store's (applying it upserts them). */
+  private async groupChanges(
+    config: unknown,
+  ): Promise<{ name: string; before: string[]; after: string[] }[]> {
+    const decl = (config as Partial<Config> | null)?.consumers;
+    if (!Array.isArray(decl)) return [];
+    const out: { name: string; before: string[]; after: string[] }[] = [];
+    for (const c of decl) {
+      if (typeof c?.name !== 'string') continue;
+      const before = (await this.deps.store.getConsumer(c.name))?.groups ?? [];
+      const after = Array.isArray(c.groups) ? c.groups.filter((g) => typeof g === 'string') : [];
+      if (!sameGroups(before, after)) out.push({ name: c.name, before, after });
+    }
+    return out;
   }
 
   async propose(
@@ -55,16 +100,18 @@ export class Approvals {
           `canary: ${c.issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
         );
     }
-    // Validates and compiles (ConfigError on a bad config); nothing is activated.
-    const dry = await this.deps.revisions.apply(config, { author: opts.author, dryRun: true });
+    // Validates and compiles (ConfigError on a bad config); nothing is activated. What it
+    // touches is told by the protected policies' names (every policy when no rule is set).
     const live = this.deps.revisions.current.config;
+    const rule = { required: true, policies: live.gateway?.approvals?.policies };
+    const { hash, touches } = await this.inspect(config, rule);
     const p = await this.deps.store.insertProposal({
       createdAt: this.iso(),
       author: opts.author,
       message: opts.message ?? '',
       config,
       baseHash: this.deps.revisions.active?.hash ?? null,
-      hash: dry.hash ?? '',
+      hash,
       status: 'pending',
       activateAt: opts.activateAt ?? null,
       decidedBy: null,
@@ -73,9 +120,6 @@ export class Approvals {
       revisionId: null,
       canary: opts.canary ?? null,
     });
-    // What it touches of the protected policies (of every policy when no rule is set).
-    const rule = { required: true, policies: live.gateway?.approvals?.policies };
-    const touches = protectedChanges({ gateway: { approvals: rule } } as Config, dry.diff);
     await this.audit(opts.author, 'proposal.create', p, {
       message: p.message,
       activateAt: p.activateAt,
@@ -92,6 +136,15 @@ export class Approvals {
       throw new ApprovalError(
         'forbidden',
         `proposal ${id} was made by ${actor}: another admin must approve it`,
+      );
+    // An admin made (or confirmed) after the proposal cannot approve it: its author could have
+    // made one to approve their own change.
+    const approver = (await this.deps.store.listAdmins()).find((a) => a.name === actor);
+    const since = approver ? (approver.confirmedAt ?? approver.createdAt) : undefined;
+    if (since !== undefined && since > p.createdAt)
+      throw new ApprovalError(
+        'forbidden',
+        `${actor} became an admin after proposal ${id} was made: an admin of that time must approve it`,
       );
     const at = activateAt ?? p.activateAt ?? null;
     const now = this.deps.clock.now();
@@ -223,6 +276,10 @@ export class Approvals {
   private iso(): string {
     return new Date(this.deps.clock.now()).toISOString();
   }
+}
+
+function sameGroups(a: readonly string[], b: readonly string[]): boolean {
+  return [...new Set(a)].sort().join('\0') === [...new Set(b)].sort().join('\0');
 }
 
 function short(h: string | null): string {

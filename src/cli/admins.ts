@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type AdminOpts, callAdmin, printJson, withAdminOptions } from './admin-call.js';
 
-/** `portcullis admins list | add | remove`: named admins with their own tokens and roles. */
+/** `portcullis admins list | add | confirm | remove`: named admins with their own tokens and roles. */
 export function registerAdminCommands(program: Command): void {
   const admins = program.command('admins').description('admins of the admin API, their roles and tokens');
 
@@ -15,8 +15,11 @@ export function registerAdminCommands(program: Command): void {
         role: string;
         createdBy: string;
         createdAt: string | null;
-      }[])
-        process.stdout.write(`${a.name}  ${a.role}  ${a.createdAt ?? '-'}  ${a.createdBy}\n`);
+        status?: string;
+      }[]) {
+        const pending = a.status === 'pending' ? '  (pending confirmation)' : '';
+        process.stdout.write(`${a.name}  ${a.role}  ${a.createdAt ?? '-'}  ${a.createdBy}${pending}\n`);
+      }
     });
 
   withAdminOptions(admins.command('add <name>').description('create an admin; prints its token once'))
@@ -24,7 +27,20 @@ export function registerAdminCommands(program: Command): void {
     .action(async (name: string, o: AdminOpts & { role: string }) => {
       const r = await callAdmin(o, 'POST', '/admins', { name, role: o.role });
       process.stdout.write(`admin ${r.name} (${r.role}) created; token (shown once): ${r.token}\n`);
+      if (r.status === 'pending')
+        process.stdout.write(
+          `approvals are on: the token works once another admin runs \`portcullis admins confirm ${r.name}\`\n`,
+        );
     });
+
+  withAdminOptions(
+    admins
+      .command('confirm <name>')
+      .description('confirm an admin created while approvals are on (not by its creator)'),
+  ).action(async (name: string, o: AdminOpts) => {
+    await callAdmin(o, 'POST', `/admins/${encodeURIComponent(name)}/confirm`);
+    process.stdout.write(`confirmed admin ${name}\n`);
+  });
 
   withAdminOptions(
     admins.command('remove <name>').description('remove an admin; its token stops working'),

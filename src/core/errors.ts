@@ -131,10 +131,15 @@ export const ERRORS = {
     message: 'Not allowed for this admin',
     fix: 'The admin has the `viewer` role (read only), or the action needs another admin (an author cannot approve their own proposal). Use an admin with the `admin` role, or ask a second admin.',
   },
+  PCS_ERR_ADMIN_PENDING: {
+    status: 403,
+    message: 'This admin waits for a confirmation',
+    fix: 'The admin was created while `gateway.approvals` is on: a second admin (not its creator) must confirm it (`POST /admins/:name/confirm`, `portcullis admins confirm <name>`) before its token works.',
+  },
   PCS_ERR_APPROVAL_REQUIRED: {
     status: 409,
     message: 'This change needs an approval',
-    fix: 'The live revision sets `gateway.approvals` and the change touches a protected policy. Propose it (`POST /proposals`, `portcullis proposals create`) and have another admin approve it.',
+    fix: "The live revision sets `gateway.approvals` and the change touches a protected policy, takes one away from a path (a route moved, or a new route in front), weakens a consumer's group-scoped policies, or rolls back to such a revision. Propose it (`POST /proposals`, `portcullis proposals create`) and have another admin approve it.",
   },
   PCS_ERR_CANARY_CONFLICT: {
     status: 409,

@@ -269,6 +269,21 @@ export class Revisions {
     return this.serial(() => this.applyNow(input, opts));
   }
 
+  /**
+   * Compiles `input` off the request path and hands it, with the live revision, to `fn`; then
+   * discards it. Nothing is stored or served (the approval guard compares effective chains).
+   */
+  inspect<T>(input: unknown, fn: (candidate: CompiledRevision, live: CompiledRevision) => T): Promise<T> {
+    return this.serial(async () => {
+      const compiled = this.compile(input, 0);
+      try {
+        return fn(compiled, this.current);
+      } finally {
+        this.discard(compiled);
+      }
+    });
+  }
+
   rollback(id: number, author: string): Promise<RevisionMeta> {
     return this.serial(async () => {
       const rec = await this.deps.store.getRevision(id);
@@ -389,6 +404,7 @@ export class Revisions {
 
   private async importConsumers(consumers: NonNullable<Config['consumers']>, author: string): Promise<void> {
     const changed: string[] = [];
+    const changes: { name: string; before: unknown; after: unknown }[] = [];
     for (const c of consumers) {
       const prior = await this.deps.store.getConsumer(c.name);
       const groups = c.groups ?? [];
@@ -401,13 +417,15 @@ export class Revisions {
         continue;
       await this.deps.store.upsertConsumer({ name: c.name, groups, metadata });
       changed.push(c.name);
+      const before = prior ? { groups: prior.groups, metadata: prior.metadata } : null;
+      changes.push({ name: c.name, before, after: { groups, metadata } });
     }
     if (changed.length)
       await this.deps.store.appendAudit({
         actor: author,
         action: 'consumer.import',
         target: 'consumers',
-        detail: { names: changed },
+        detail: { names: changed, changes },
       });
   }
 

@@ -118,4 +118,8 @@ export const MIGRATIONS: readonly string[] = [
      canary TEXT
    );
    CREATE INDEX proposals_status ON proposals (status, activate_at);`,
+  // Admins waiting for a second admin's confirmation (docs/approvals.md, "Admins under four-eyes").
+  `ALTER TABLE admins ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
+   ALTER TABLE admins ADD COLUMN confirmed_by TEXT;
+   ALTER TABLE admins ADD COLUMN confirmed_at TEXT;`,
 ];

@@ -274,8 +274,16 @@ export class SqliteStore implements Store {
 
   async insertAdmin(a: StoredAdmin): Promise<void> {
     this.db
-      .prepare('INSERT INTO admins (name, role, token_hash, created_at, created_by) VALUES (?, ?, ?, ?, ?)')
-      .run(a.name, a.role, a.tokenHash, a.createdAt, a.createdBy);
+      .prepare(
+        'INSERT INTO admins (name, role, token_hash, created_at, created_by, status) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(a.name, a.role, a.tokenHash, a.createdAt, a.createdBy, a.status ?? 'active');
+  }
+
+  async confirmAdmin(name: string, by: string, at: string): Promise<boolean> {
+    const sql =
+      "UPDATE admins SET status = 'active', confirmed_by = ?, confirmed_at = ? WHERE name = ? AND status = 'pending'";
+    return this.db.prepare(sql).run(by, at, name).changes > 0;
   }
 
   async getAdminByTokenHash(tokenHash: string): Promise<StoredAdmin | undefined> {
@@ -583,6 +591,9 @@ interface AdminRow {
   token_hash: string;
   created_at: string;
   created_by: string;
+  status: string;
+  confirmed_by: string | null;
+  confirmed_at: string | null;
 }
 
 function admin(r: AdminRow): StoredAdmin {
@@ -592,6 +603,9 @@ function admin(r: AdminRow): StoredAdmin {
     tokenHash: r.token_hash,
     createdAt: r.created_at,
     createdBy: r.created_by,
+    status: r.status === 'pending' ? 'pending' : 'active',
+    confirmedBy: r.confirmed_by,
+    confirmedAt: r.confirmed_at,
   };
 }
 

@@ -101,6 +101,8 @@ export interface Store {
   getAdminByTokenHash(tokenHash: string): Promise<StoredAdmin | undefined>;
   listAdmins(): Promise<StoredAdmin[]>;
   deleteAdmin(name: string): Promise<boolean>;
+  /** Activates a pending admin; false when there is no such pending admin. */
+  confirmAdmin(name: string, by: string, at: string): Promise<boolean>;
 
   insertProposal(p: Omit<Proposal, 'id'>): Promise<Proposal>;
   getProposal(id: number): Promise<Proposal | undefined>;
@@ -140,6 +142,10 @@ export interface StoredAdmin {
   tokenHash: string;
   createdAt: string;
   createdBy: string;
+  /** `pending`: waits for a second admin's confirmation; its token is refused until then. */
+  status?: 'active' | 'pending';
+  confirmedBy?: string | null;
+  confirmedAt?: string | null;
 }
 
 /** `approved`: for the moment of its activation (one approval wins a race of two). */

@@ -2,7 +2,7 @@ import { type Static, Type as T } from '@sinclair/typebox';
 import { formatAjvErrors, validator } from '../../config/ajv.js';
 import { AdminError, readJson, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
-import { ROOT_ADMIN } from '../users.js';
+import { type AdminRole, ROOT_ADMIN } from '../users.js';
 import { op } from './op-doc.js';
 
 const AdminBody = T.Object(
@@ -39,6 +39,19 @@ export const adminRoutes: AdminModule = (route, deps) => {
     },
   };
 
+  /**
+   * Four-eyes on admins: while the live revision requires approvals, an admin with the `admin`
+   * role (one who could approve) waits for a second admin's confirmation, unless its creator is
+   * the only admin who could give it (the first named admin, made by root alone).
+   */
+  const needsConfirmation = async (role: AdminRole, creator: string): Promise<boolean> => {
+    if (role !== 'admin' || !deps.revisions.current.config.gateway?.approvals?.required) return false;
+    const others = (await users.get().list()).filter(
+      (a) => a.role === 'admin' && a.status === 'active' && a.name !== creator,
+    );
+    return others.length > 0;
+  };
+
   route(
     'GET',
     '/admins',
@@ -61,23 +74,74 @@ export const adminRoutes: AdminModule = (route, deps) => {
         throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `the name ${b.name} is reserved`);
       if ((await users.get().list()).some((a) => a.name === b.name))
         throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `admin ${b.name} already exists`);
-      const { admin, token } = await users.get().create(b.name, b.role, actor);
+      const pending = await needsConfirmation(b.role, actor);
+      const { admin, token } = await users.get().create(b.name, b.role, actor, pending);
       await deps.store.appendAudit({
         actor,
         action: 'admin.create',
         target: `admin/${b.name}`,
-        detail: { role: b.role },
+        detail: {
+          role: b.role,
+          status: admin.status,
+          before: null,
+          after: { role: b.role, status: admin.status },
+        },
       });
       sendJson(res, 201, { ...admin, token });
     },
     false,
     op('Create an admin; the answer holds its token, shown once', {
       body: '`{name, role: admin | viewer}`',
-      ok: { '201': '`{name, role, createdAt, createdBy, token}`' },
+      ok: {
+        '201':
+          '`{name, role, createdAt, createdBy, status, confirmedBy, token}`; `status: pending` while approvals are on (see `/admins/{name}/confirm`)',
+      },
       errors: {
         '400': 'Bad input',
         '403': 'The caller is a viewer',
         '409': 'The name exists or is reserved',
+      },
+    }),
+  );
+
+  route(
+    'POST',
+    '/admins/:name/confirm',
+    async (_q, res, p, _query, actor) => {
+      const name = p.name ?? '';
+      const a = (await users.get().list()).find((x) => x.name === name);
+      if (!a) throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `admin ${name} not found`);
+      if (a.status !== 'pending')
+        throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `admin ${name} is not pending`);
+      if (a.createdBy === actor)
+        throw new AdminError(
+          'PCS_ERR_ADMIN_FORBIDDEN',
+          `admin ${name} was created by ${actor}: another admin must confirm it`,
+        );
+      if (!(await users.get().confirm(name, actor)))
+        throw new AdminError('PCS_ERR_ADMIN_CONFLICT', `admin ${name} was changed concurrently`);
+      await deps.store.appendAudit({
+        actor,
+        action: 'admin.confirm',
+        target: `admin/${name}`,
+        detail: {
+          role: a.role,
+          createdBy: a.createdBy,
+          before: { role: a.role, status: 'pending' },
+          after: { role: a.role, status: 'active' },
+        },
+      });
+      const now = (await users.get().list()).find((x) => x.name === name);
+      sendJson(res, 200, now);
+    },
+    false,
+    op('Confirm an admin created under four-eyes: its token works from now on', {
+      params: ['name'],
+      ok: { '200': '`{name, role, createdAt, createdBy, status, confirmedBy}`' },
+      errors: {
+        '403': 'The caller created it, is a viewer, or is pending itself',
+        '404': 'No such admin',
+        '409': 'Not pending',
       },
     }),
   );
@@ -89,9 +153,15 @@ export const adminRoutes: AdminModule = (route, deps) => {
       const name = p.name ?? '';
       if (name === ROOT_ADMIN)
         throw new AdminError('PCS_ERR_ADMIN_CONFLICT', 'root is the start-up token: change it at start');
+      const prior = (await users.get().list()).find((x) => x.name === name);
       if (!(await users.get().delete(name)))
         throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `admin ${name} not found`);
-      await deps.store.appendAudit({ actor, action: 'admin.delete', target: `admin/${name}` });
+      await deps.store.appendAudit({
+        actor,
+        action: 'admin.delete',
+        target: `admin/${name}`,
+        detail: { before: prior ? { role: prior.role, status: prior.status } : null, after: null },
+      });
       res.writeHead(204).end();
     },
     false,
