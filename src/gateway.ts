@@ -125,7 +125,7 @@ export class Gateway {
       metrics: this.metrics,
       clock: this.clock,
       logger: this.logger,
-      settings: () => this.revisions.current.config.gateway?.requestLog,
+      settings: () => this.revisions.current.requestLog,
       random: opts.random,
     });
     attachReplayEnv(this.revisions, { registry, secretEnv: opts.secretEnv, recorder: this.requestLog });

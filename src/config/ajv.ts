@@ -2,12 +2,23 @@ import type { TSchema } from '@sinclair/typebox';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { ConfigIssue } from '../core/errors.js';
+import { linearRegExp } from '../regex/ajv.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-/** One Ajv for configs: all errors, defaults filled in, unknown keys refused by the schemas. */
+/**
+ * One Ajv for configs: all errors, defaults filled in, unknown keys refused by the schemas.
+ * Schema `pattern`s run on RE2: users' schemas are compiled here too (ai-guard-output's
+ * `jsonSchema`, run on every answer).
+ */
 export const ajv = addFormats(
-  new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }),
+  new Ajv({
+    allErrors: true,
+    useDefaults: true,
+    strict: false,
+    coerceTypes: false,
+    code: { regExp: linearRegExp },
+  }),
 );
 
 const cache = new WeakMap<TSchema, ValidateFunction>();

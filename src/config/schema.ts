@@ -358,7 +358,7 @@ export const RequestLogSettings = T.Object(
           maskPatterns: T.Array(T.String({ minLength: 1, maxLength: 500, format: 'regex' }), {
             default: [],
             description:
-              'Regular expressions; every match in the body is replaced by `***` (after field masking).',
+              'Regular expressions (JavaScript syntax, case-sensitive); every match in the body is replaced by `***` (after field masking). Matched in linear time by RE2; refused when the revision compiles if they use what RE2 lacks (backreferences, lookarounds).',
           }),
           maxBodyBytes: T.Integer({
             minimum: 0,

@@ -6,6 +6,7 @@ import { checkConfig, type PolicyRegistry, scopeKey, targetUrlProblem } from '..
 import { buildCidrSet, type CidrSet } from '../net/ip.js';
 import { DEFAULT_PATH_OPTIONS, type PathOptions } from '../proxy/path.js';
 import { RouteTable } from '../proxy/router.js';
+import { type RecorderSettings, recorderSettings } from '../reqlog/settings.js';
 import { UpstreamService } from '../proxy/service.js';
 import { canonicalJson, sha256 } from './canonical.js';
 import { applies, buildChain, type Chain, type Instance, scopeLevel } from './chain.js';
@@ -62,6 +63,8 @@ export interface CompiledRevision {
   /** Cap on a body buffered for a policy that reads it. */
   readonly maxBufferedBodyBytes: number;
   readonly secrets: ReadonlySet<string>;
+  /** `gateway.requestLog`, compiled (mask patterns on RE2). */
+  readonly requestLog: RecorderSettings;
   /** Runs the cleanup policies registered (feed timers and the like). Idempotent. */
   readonly dispose: () => void;
   /**
@@ -132,6 +135,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
   const trusted = buildCidrSet(cfg.gateway?.trustedProxies ?? []);
   for (const i of trusted.invalid)
     gatewayIssues.push({ path: `/gateway/trustedProxies/${i}`, message: 'not an IP address or CIDR' });
+  const requestLog = recorderSettings(cfg.gateway?.requestLog, gatewayIssues);
 
   const instances: Instance[] = [];
   const disposers: (() => void)[] = [];
@@ -267,6 +271,7 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
     maxBufferedBodyBytes: cfg.gateway?.limits?.maxBufferedBodyBytes ?? 1_048_576,
     secrets: resolved.secrets,
+    requestLog,
     dispose,
     fingerprint: sha256(canonicalJson(cfg)),
   };

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { linearRegExp } from '../regex/ajv.js';
 import type { OpenApiDoc } from './spec.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => Ajv;
@@ -14,7 +15,7 @@ const BYTE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
  * One Ajv instance per purpose and policy instance, with the conventions of src/config/ajv.ts
- * (all errors, non-strict, ajv-formats). Parameters and form fields are text on the wire, so
+ * (all errors, non-strict, ajv-formats, `pattern` on RE2). Parameters and form fields are text on the wire, so
  * their instance coerces (`"5"` → 5, `"a"` → `["a"]`); JSON bodies and responses are not coerced.
  * In requests a `readOnly` property is refused (mass assignment); in responses a `writeOnly`
  * property is reported (a leak). Instances are created per revision so old specs are not kept.
@@ -26,6 +27,8 @@ export function openApiAjv(version: '3.0' | '3.1', purpose: Purpose, doc: OpenAp
     useDefaults: false,
     coerceTypes: purpose === 'params' || purpose === 'form' ? 'array' : false,
     validateFormats: true,
+    // The document's `pattern`s run on every request: on RE2, in linear time.
+    code: { regExp: linearRegExp },
   };
   const ajv = (version === '3.1' ? new Ajv2020(opts) : new Ajv(opts)) as Ajv;
   addFormats(ajv);

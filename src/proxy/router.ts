@@ -67,6 +67,15 @@ export class Router<R extends Routable> {
     const issues: ConfigIssue[] = [];
     for (const route of routes) {
       route.def.paths.forEach((raw, j) => {
+        // find-my-way would run `:id(regex)` on V8's backtracking engine, on every request.
+        if (REGEX_PARAM.test(raw.replaceAll('::', ''))) {
+          issues.push({
+            path: `/routes/${route.index}/paths/${j}`,
+            message:
+              'regular-expression parameters (`:name(...)`) are not supported: use `:name` and check its form with request-validation',
+          });
+          return;
+        }
         const base = raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
         const exact = route.def.pathMatch === 'exact';
         const cand = candidate(route, base, exact);
@@ -322,6 +331,9 @@ function collectBelow<R>(n: TrieNode<R>, out: Set<Slot<R>>, skipEnd: boolean): v
   if (n.param) collectBelow(n.param, out, false);
   for (const t of n.tail) out.add(t);
 }
+
+/** A find-my-way parameter with a regular expression: `:id(^\d+$)`. */
+const REGEX_PARAM = /:[^/]*\(/;
 
 /** Checks a path against one pattern with the same radix tree semantics, giving its params. */
 function patternMatcher(

@@ -1,21 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
-import type { RequestLogConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { PolicyContext } from '../core/context.js';
 import { normalizeIp } from '../net/ip.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Exchange } from '../proxy/exchange.js';
 import type { Store } from '../store/store.js';
-import {
-  type BodySettings,
-  MASK,
-  maskBody,
-  maskQuery,
-  type RecorderSettings,
-  recorderSettings,
-} from './settings.js';
+import { type BodySettings, MASK, maskBody, maskQuery, type RecorderSettings } from './settings.js';
 import type { RequestLogRecord } from './types.js';
 
 export interface RecorderDeps {
@@ -23,8 +15,8 @@ export interface RecorderDeps {
   metrics: GatewayMetrics;
   clock: Clock;
   logger: Logger;
-  /** The `gateway.requestLog` section of the revision being served. */
-  settings(): RequestLogConfig | undefined;
+  /** The request-log settings of the revision being served, compiled with it. */
+  settings(): RecorderSettings;
   random?: () => number;
   /** Records per store write (default 500). */
   batchSize?: number;
@@ -87,7 +79,7 @@ export class RequestRecorder {
     status: number,
     ms: number,
   ): void {
-    const s = recorderSettings(this.deps.settings());
+    const s = this.deps.settings();
     if (!s.enabled) return;
     if (s.sampleRate < 1 && this.random() >= s.sampleRate) return;
     if (this.queue.length >= s.queueSize) {
@@ -131,7 +123,7 @@ export class RequestRecorder {
 
   /** Deletes what retention no longer keeps; returns the rows deleted. */
   async prune(): Promise<number> {
-    const s = recorderSettings(this.deps.settings());
+    const s = this.deps.settings();
     if (!s.enabled) return 0;
     const n = await this.deps.store.pruneRequestLog({
       before: s.maxAgeMs > 0 ? this.deps.clock.now() - s.maxAgeMs : undefined,

@@ -1,4 +1,6 @@
 import type { RequestLogConfig } from '../config/schema.js';
+import type { ConfigIssue } from '../core/errors.js';
+import { compilePattern, type Pattern, RegexError } from '../regex/pattern.js';
 
 /** Request-log settings, compiled once per revision: lowercase names, regexes built. */
 export interface RecorderSettings {
@@ -19,7 +21,8 @@ export interface BodySettings {
   /** Replaces the values of the masked fields (JSON and form bodies); undefined when none. */
   fieldsJson: RegExp | undefined;
   fieldsForm: RegExp | undefined;
-  patterns: readonly RegExp[];
+  /** `maskPatterns`, on RE2: they run on every recorded body. */
+  patterns: readonly Pattern[];
 }
 
 export const MASK = '***';
@@ -48,20 +51,15 @@ const DISABLED: RecorderSettings = {
   queueSize: 0,
 };
 
-const cache = new WeakMap<object, RecorderSettings>();
-
-/** The compiled settings of a config's `gateway.requestLog`, cached by object identity. */
-export function recorderSettings(cfg: RequestLogConfig | undefined): RecorderSettings {
+/**
+ * The compiled settings of a config's `gateway.requestLog`, built once per revision. A mask
+ * pattern RE2 cannot run is added to `issues` by path (the revision is then refused).
+ */
+export function recorderSettings(
+  cfg: RequestLogConfig | undefined,
+  issues: ConfigIssue[] = [],
+): RecorderSettings {
   if (!cfg?.enabled) return DISABLED;
-  let s = cache.get(cfg);
-  if (!s) {
-    s = compileSettings(cfg);
-    cache.set(cfg, s);
-  }
-  return s;
-}
-
-function compileSettings(cfg: RequestLogConfig): RecorderSettings {
   const headers = [...new Set((cfg.headers ?? DEFAULT_HEADERS).map((h) => h.toLowerCase()))];
   const b = cfg.captureBody;
   return {
@@ -69,14 +67,14 @@ function compileSettings(cfg: RequestLogConfig): RecorderSettings {
     sampleRate: cfg.sampleRate ?? 1,
     headers,
     masked: new Set(headers.filter(isSensitiveHeader)),
-    body: b?.enabled ? bodySettings(b) : undefined,
+    body: b?.enabled ? bodySettings(b, issues) : undefined,
     maxAgeMs: (cfg.retention?.maxAgeHours ?? 72) * 3_600_000,
     maxRows: cfg.retention?.maxRows ?? 1_000_000,
     queueSize: cfg.queueSize ?? 10_000,
   };
 }
 
-function bodySettings(b: NonNullable<RequestLogConfig['captureBody']>): BodySettings {
+function bodySettings(b: NonNullable<RequestLogConfig['captureBody']>, issues: ConfigIssue[]): BodySettings {
   const fields = (b.maskFields ?? []).map(escapeRegExp);
   const alt = fields.join('|');
   return {
@@ -89,7 +87,15 @@ function bodySettings(b: NonNullable<RequestLogConfig['captureBody']>): BodySett
         )
       : undefined,
     fieldsForm: fields.length ? new RegExp(`((?:^|&)(?:${alt})=)[^&]*`, 'gi') : undefined,
-    patterns: (b.maskPatterns ?? []).map((p) => new RegExp(p, 'g')),
+    patterns: (b.maskPatterns ?? []).flatMap((p, i) => {
+      try {
+        return [compilePattern(p)];
+      } catch (e) {
+        if (!(e instanceof RegexError)) throw e;
+        issues.push({ path: `/gateway/requestLog/captureBody/maskPatterns/${i}`, message: e.message });
+        return [];
+      }
+    }),
   };
 }
 
@@ -98,7 +104,7 @@ export function maskBody(raw: Buffer, s: BodySettings): { text: string; truncate
   let text = raw.toString('utf8');
   if (s.fieldsJson) text = text.replace(s.fieldsJson, `$1"${MASK}"`);
   if (s.fieldsForm) text = text.replace(s.fieldsForm, `$1${MASK}`);
-  for (const p of s.patterns) text = text.replace(p, MASK);
+  for (const p of s.patterns) text = p.replace(text, () => MASK);
   if (Buffer.byteLength(text) <= s.maxBytes) return { text, truncated: false };
   return { text: Buffer.from(text).subarray(0, s.maxBytes).toString('utf8'), truncated: true };
 }

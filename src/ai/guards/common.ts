@@ -18,7 +18,7 @@ export const patternSchema = (description: string) =>
   T.String({
     minLength: 1,
     maxLength: 1000,
-    description: `${description} JavaScript syntax, matched in linear time by RE2. Refused when the revision compiles if it is invalid, could backtrack catastrophically (nested quantifiers, repeated alternations, backreferences) or uses what RE2 lacks (lookarounds).`,
+    description: `${description} JavaScript syntax, matched in linear time by RE2 (see docs/hardening.md). Refused when the revision compiles if it is invalid or uses what RE2 lacks (backreferences, lookarounds).`,
   });
 
 export type StreamsMode = 'check-at-end' | 'refuse' | 'cut';

@@ -6,11 +6,11 @@
 export const PII_KINDS = ['email', 'phone', 'card', 'iban', 'ssn', 'uk-nino'] as const;
 export type PiiKind = (typeof PII_KINDS)[number];
 
-import { type GuardPattern, nativePattern } from './safe-regex.js';
+import { builtinPattern, type Pattern } from '../../regex/pattern.js';
 
 export interface Detector {
   name: string;
-  re: GuardPattern;
+  re: Pattern;
   valid?: (match: string) => boolean;
   replacement: string;
 }
@@ -86,7 +86,7 @@ const ORDER: PiiKind[] = ['card', 'iban', 'ssn', 'uk-nino', 'email', 'phone'];
 export function builtinDetectors(kinds: readonly PiiKind[], replacement: string): Detector[] {
   return ORDER.filter((k) => kinds.includes(k)).map((k) => ({
     ...BUILTIN[k],
-    re: nativePattern(BUILTIN[k].re),
+    re: builtinPattern(BUILTIN[k].re),
     replacement: replacement.replaceAll('{type}', k.toUpperCase()),
   }));
 }

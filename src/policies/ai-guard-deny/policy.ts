@@ -1,7 +1,7 @@
 import { aiCall, type OutputCheck, type StreamFilterFactory } from '../../ai/call-state.js';
 import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
 import { normalise } from '../../ai/guards/injection.js';
-import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
+import { compileGuardPattern, PatternError } from '../../ai/guards/guard-pattern.js';
 import { guardTexts } from '../../ai/guards/texts.js';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';

@@ -3,7 +3,7 @@ import type { OutputCheck } from '../../ai/call-state.js';
 import { type Classifier, cachedClassifier, makeClassifier } from '../../ai/guards/classifier.js';
 import { guardSignals, refuseStream } from '../../ai/guards/common.js';
 import { INJECTION_RULES, type InjectionRule, scoreInjection } from '../../ai/guards/injection.js';
-import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
+import { compileGuardPattern, PatternError } from '../../ai/guards/guard-pattern.js';
 import { guardTexts } from '../../ai/guards/texts.js';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';

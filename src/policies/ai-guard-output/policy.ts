@@ -7,7 +7,7 @@ import {
 } from '../../ai/call-state.js';
 import { streamRedactor } from '../../ai/guards/pii.js';
 import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
-import { compileGuardPattern, PatternError } from '../../ai/guards/safe-regex.js';
+import { compileGuardPattern, PatternError } from '../../ai/guards/guard-pattern.js';
 import { ajv } from '../../config/ajv.js';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';

@@ -1,7 +1,7 @@
 import { aiCall, type OutputCheck, type StreamFilterFactory } from '../../ai/call-state.js';
 import { guardSignals, refuseStream, streamCutter } from '../../ai/guards/common.js';
 import { builtinDetectors, type Detector, scanPii, streamRedactor } from '../../ai/guards/pii.js';
-import { compileGuardPattern } from '../../ai/guards/safe-regex.js';
+import { compileGuardPattern } from '../../ai/guards/guard-pattern.js';
 import { guardTexts, mapGuardTexts } from '../../ai/guards/texts.js';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';

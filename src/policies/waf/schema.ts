@@ -17,7 +17,7 @@ export const WafRuleSchema = T.Object(
       minLength: 1,
       maxLength: 2000,
       description:
-        'Regular expression run case-insensitively on each normalised value. Refused at compile time when it could backtrack catastrophically (nested quantifiers, backreferences).',
+        'Regular expression (JavaScript syntax) run case-insensitively on each normalised value, in linear time on RE2. Refused at compile time when it uses what RE2 lacks (backreferences, lookarounds).',
     }),
     score: T.Integer({
       minimum: 1,
