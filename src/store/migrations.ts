@@ -118,4 +118,6 @@ export const MIGRATIONS: readonly string[] = [
      canary TEXT
    );
    CREATE INDEX proposals_status ON proposals (status, activate_at);`,
+  // The audit key that HMACs an event's hash; null for the plain SHA-256 events before keys.
+  `ALTER TABLE audit ADD COLUMN key_id TEXT;`,
 ];
