@@ -64,7 +64,10 @@ function sinkMetrics(deps: SinkDeps, name: string): SinkMetrics {
   return {
     failed(err) {
       failures.labels(name).inc();
-      deps.logger.error({ sink: name, err: (err as Error)?.message ?? String(err) }, 'AUDIT SINK WRITE FAILED');
+      deps.logger.error(
+        { sink: name, err: (err as Error)?.message ?? String(err) },
+        'AUDIT SINK WRITE FAILED',
+      );
     },
     dropped() {
       dropped.labels(name).inc();
@@ -179,6 +182,9 @@ class HttpSink implements AuditSink {
     this.closed = true;
     clearTimeout(this.timer);
     if (this.queue.length > 0)
-      this.deps.logger.error({ sink: this.name, pending: this.queue.length }, 'AUDIT SINK CLOSED WITH EVENTS UNSENT');
+      this.deps.logger.error(
+        { sink: this.name, pending: this.queue.length },
+        'AUDIT SINK CLOSED WITH EVENTS UNSENT',
+      );
   }
 }

@@ -27,10 +27,17 @@ export class AuditTrail {
     const { store, keys, logger, metrics } = this.deps;
     for (const spec of this.deps.sinks ?? []) this.sinks.push(openAuditSink(spec, this.deps));
     metrics
-      .gauge('portcullis_audit_chain_keyed', 'Whether new audit events are HMACed with a key (1) or not (0)', [])
+      .gauge(
+        'portcullis_audit_chain_keyed',
+        'Whether new audit events are HMACed with a key (1) or not (0)',
+        [],
+      )
       .set(keys.length ? 1 : 0);
     if (keys.length)
-      logger.info({ audit_key: keys[0].id, verify_keys: keys.map((k) => k.id) }, 'audit chain keyed (HMAC-SHA256)');
+      logger.info(
+        { audit_key: keys[0].id, verify_keys: keys.map((k) => k.id) },
+        'audit chain keyed (HMAC-SHA256)',
+      );
     else
       logger.warn(
         { audit_keyed: false },

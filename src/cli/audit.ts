@@ -34,7 +34,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--file <file>', 'check an export or a file sink (JSON lines) instead')
     .option(
       '--audit-key-file <file>',
-      'key that HMACs the chain (env PORTCULLIS_AUDIT_KEY_FILE); repeat for earlier keys. Without --data-dir or --file: verify the gateway\'s export here, with this key',
+      "key that HMACs the chain (env PORTCULLIS_AUDIT_KEY_FILE); repeat for earlier keys. Without --data-dir or --file: verify the gateway's export here, with this key",
       (v: string, all: string[]) => [...all, v],
       [],
     )

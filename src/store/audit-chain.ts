@@ -111,7 +111,10 @@ export class ChainWalker {
       );
     const pin = this.opts.expectHead;
     if (pin && pin.id > lastId)
-      return fail(pin.id, `the chain ends at event ${lastId}, before the expected head ${pin.id}: events were removed`);
+      return fail(
+        pin.id,
+        `the chain ends at event ${lastId}, before the expected head ${pin.id}: events were removed`,
+      );
     if (pin && this.pinnedHash !== pin.hash)
       return fail(pin.id, `event ${pin.id} does not have the expected head hash: the chain was rewritten`);
     return {

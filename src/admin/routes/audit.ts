@@ -31,7 +31,10 @@ function verifyOptions(query: URLSearchParams): ChainOptions {
   const raw = query.get('expect_head');
   const expectHead = raw === null ? undefined : parseHead(raw);
   if (raw !== null && !expectHead)
-    throw new AdminError('PCS_ERR_ADMIN_BAD_INPUT', 'expect_head must be ID:HASH (an event id and its 64-hex hash)');
+    throw new AdminError(
+      'PCS_ERR_ADMIN_BAD_INPUT',
+      'expect_head must be ID:HASH (an event id and its 64-hex hash)',
+    );
   return { expectHead, requireKeyed: query.get('require_keyed') === 'true' };
 }
 
@@ -76,7 +79,9 @@ export const auditRoutes: AdminModule = (route, deps) => {
       });
       let after = Number(query.get('after') ?? 0) || 0;
       while (after < last) {
-        const page = (await deps.store.listAudit({ afterId: after, limit: 1000 })).filter((e) => e.id <= last);
+        const page = (await deps.store.listAudit({ afterId: after, limit: 1000 })).filter(
+          (e) => e.id <= last,
+        );
         if (page.length === 0) break;
         const ok = res.write(page.map((e) => `${JSON.stringify(e)}\n`).join(''));
         after = page[page.length - 1].id;
