@@ -146,7 +146,8 @@ class HttpSink implements AuditSink {
       } catch (err) {
         this.m.failed(err);
         this.failures++;
-        if (this.closed) break;
+        // Closing: no more retries; close() reports what is left.
+        if (this.closed || this.idle) break;
         const delay = Math.min(30_000, (this.deps.retryMs ?? 250) * 2 ** (this.failures - 1));
         this.sending = false;
         this.timer = setTimeout(() => {
