@@ -18,6 +18,7 @@ import type { Approvals } from '../approvals/approvals.js';
 import { CanaryConflictError } from '../canary/canary.js';
 import { AdminError, readBody, readJson, sendAdminError, sendJson } from './http.js';
 import { openApiDocument } from './openapi.js';
+import type { AuditKeyRing } from '../store/audit-keys.js';
 
 export interface AdminDeps {
   revisions: Revisions;
@@ -35,6 +36,8 @@ export interface AdminDeps {
   logger: Logger;
   clock: Clock;
   startedAt: number;
+  /** The audit keys the gateway holds, so `GET /audit/verify` checks keyed events (never stored). */
+  auditKeys?: AuditKeyRing;
   maxBodyBytes?: number;
 }
 

@@ -6,6 +6,7 @@ import type { Consumer } from '../core/context.js';
 import * as requestLog from '../reqlog/sqlite.js';
 import type { RequestLogQuery, RequestLogRecord, StoredRequestLog } from '../reqlog/types.js';
 import { auditHash, GENESIS_HASH } from './audit-chain.js';
+import type { AuditKeyRing } from './audit-keys.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   AiUsageQuery,
@@ -53,11 +54,14 @@ interface AuditRow {
   after_hash: string | null;
   detail: string;
   prev_hash: string;
+  key_id: string | null;
   hash: string;
 }
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
+  private auditKeys: AuditKeyRing = [];
+  private readonly auditListeners: ((e: AuditEvent) => void)[] = [];
 
   constructor(
     file: string,
@@ -166,7 +170,27 @@ export class SqliteStore implements Store {
     return this.db.prepare('DELETE FROM consumers WHERE name = ?').run(name).changes > 0;
   }
 
+  setAuditKeys(keys: AuditKeyRing): void {
+    this.auditKeys = keys;
+  }
+
+  onAudit(listener: (e: AuditEvent) => void): void {
+    this.auditListeners.push(listener);
+  }
+
   async appendAudit(e: NewAuditEvent): Promise<AuditEvent> {
+    const appended = this.insertAudit(e);
+    for (const l of this.auditListeners)
+      try {
+        l(appended);
+      } catch {
+        // A listener's failure (a sink, the log) never fails the change that was audited.
+      }
+    return appended;
+  }
+
+  private insertAudit(e: NewAuditEvent): AuditEvent {
+    const key = this.auditKeys[0];
     return this.db
       .transaction(() => {
         // The head recorded beside the log wins: a deleted tail then shows as a gap on verify.
@@ -187,11 +211,12 @@ export class SqliteStore implements Store {
           afterHash: e.afterHash === undefined ? this.activeHash() : e.afterHash,
           detail: e.detail ?? {},
           prevHash: last?.hash ?? GENESIS_HASH,
+          keyId: key?.id ?? null,
         };
-        const hash = auditHash(event);
+        const hash = auditHash(event, key?.secret);
         this.db
           .prepare(
-            'INSERT INTO audit (id, ts, actor, action, target, before_hash, after_hash, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            'INSERT INTO audit (id, ts, actor, action, target, before_hash, after_hash, detail, prev_hash, key_id, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
           )
           .run(
             event.id,
@@ -203,6 +228,7 @@ export class SqliteStore implements Store {
             event.afterHash,
             JSON.stringify(event.detail),
             event.prevHash,
+            event.keyId,
             hash,
           );
         this.db
@@ -229,6 +255,7 @@ export class SqliteStore implements Store {
       afterHash: r.after_hash,
       detail: JSON.parse(r.detail),
       prevHash: r.prev_hash,
+      keyId: r.key_id ?? null,
       hash: r.hash,
     }));
   }

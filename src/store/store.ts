@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Consumer } from '../core/context.js';
 import type { RequestLogQuery, RequestLogRecord, StoredRequestLog } from '../reqlog/types.js';
+import type { AuditKeyRing } from './audit-keys.js';
 
 export interface RevisionMeta {
   id: number;
@@ -25,6 +26,8 @@ export interface AuditEvent {
   afterHash: string | null;
   detail: Record<string, unknown>;
   prevHash: string;
+  /** The audit key that HMACs `hash` (see audit-keys.ts), or null: a plain SHA-256 chain link. */
+  keyId: string | null;
   hash: string;
 }
 
@@ -85,8 +88,12 @@ export interface Store {
   ): Promise<{ consumer: StoredConsumer; created: boolean }>;
   deleteConsumer(name: string): Promise<boolean>;
 
-  /** Appends to the hash-chained audit log. */
+  /** Appends to the hash-chained audit log (HMACed with the first key set, if any). */
   appendAudit(e: NewAuditEvent): Promise<AuditEvent>;
+  /** Keys the chain from the next event on. The secrets stay in memory: only key ids are stored. */
+  setAuditKeys(keys: AuditKeyRing): void;
+  /** Called after each event is appended (the audit log line, external sinks); must not throw. */
+  onAudit(listener: (e: AuditEvent) => void): void;
   listAudit(opts?: { limit?: number; afterId?: number }): Promise<AuditEvent[]>;
   /** A small named value beside the data (`canary`: the running canary, to close it after a restart). */
   getState(key: string): Promise<string | undefined>;
