@@ -61,6 +61,8 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Key prefix in Redis (default `pcs:`). */
   redisPrefix?: string;
+  /** A Redis command not answered in this time fails (default 250 ms; the policy's onStoreError decides). */
+  redisCommandTimeoutMs?: number;
   secretEnv?: SecretEnv;
   limits?: Partial<ServerLimits>;
   /** An HTTPS data plane listener beside the plain one (client certificates for mtls-auth). */
@@ -132,6 +134,7 @@ export class Gateway {
         ? new RedisCounterStore({
             url: opts.redisUrl,
             prefix: opts.redisPrefix,
+            commandTimeoutMs: opts.redisCommandTimeoutMs,
             clock: this.clock,
             logger: this.logger,
             metrics: this.metrics,
