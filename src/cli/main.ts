@@ -9,6 +9,14 @@ import type { RevisionMeta } from '../store/store.js';
 import { AdminCallError, adminCall, adminTarget } from './client.js';
 import { registerCredentialCommands } from './credentials.js';
 
+// `portcullis diff 1 2 | head -1`: when the reader closes the pipe, stop quietly, as other Unix
+// tools do, for every command (not a stack trace on stderr and exit 1).
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+
 // The gateway, the compiler and the policies are imported by the commands that need them, so
 // that the admin commands (revisions, diff, apply...) start in a fraction of the time.
 const renderDiff = async (d: ConfigDiff) => (await import('../core/diff.js')).renderDiff(d);
