@@ -61,7 +61,7 @@ export interface CompiledRevision {
   readonly assertedHeaders: ReadonlySet<string>;
   /** Most header fields a request may carry (`gateway.limits.maxHeaders`); 431 beyond. */
   readonly maxHeaders: number;
-  /** TRACE and TRACK are forwarded (`gateway.allowTrace`); otherwise 405. */
+  /** TRACE is forwarded (`gateway.allowTrace`); otherwise 405. */
   readonly allowTrace: boolean;
   /** What becomes of a body sent with GET or HEAD (`gateway.bodyOnGet`). */
   readonly bodyOnGet: 'refuse' | 'strip' | 'forward';
