@@ -323,7 +323,8 @@ describe('hostile HTTP on the data plane', () => {
     await raw(
       port,
       async (s) => {
-        s.write('POST /s/slow-body HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n');
+        // Over the service's bufferBodyBytes (64 KiB), so the body streams to the upstream.
+        s.write('POST /s/slow-body HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n');
         s.write('only part of the body');
         // Wait until the gateway has opened the upstream call, then go away.
         for (let i = 0; i < 100 && !scripted.arrived.includes('/slow-body'); i++) await sleep(10);
