@@ -16,6 +16,7 @@ import type { Exchange } from '../proxy/exchange.js';
 import type { Responder } from '../proxy/respond.js';
 import type { Consumer, PolicyContext } from './context.js';
 import { type ConfigIssue, ConfigError } from './errors.js';
+import { assertableHeaderProblem } from './identity-headers.js';
 import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from './phases.js';
 import type { PolicyDeps, PolicyServices } from './policy.js';
 
@@ -62,6 +63,14 @@ export interface CompiledRevision {
   readonly maxUrlLength: number;
   /** Cap on a body buffered for a policy that reads it. */
   readonly maxBufferedBodyBytes: number;
+  /** Request headers the revision's policies assert (`PolicyDeps.assertsHeader`), lower case. */
+  readonly assertedHeaders: ReadonlySet<string>;
+  /** Most header fields a request may carry (`gateway.limits.maxHeaders`); 431 beyond. */
+  readonly maxHeaders: number;
+  /** TRACE is forwarded (`gateway.allowTrace`); otherwise 405. */
+  readonly allowTrace: boolean;
+  /** What becomes of a body sent with GET or HEAD (`gateway.bodyOnGet`). */
+  readonly bodyOnGet: 'refuse' | 'strip' | 'forward';
   readonly secrets: ReadonlySet<string>;
   /** `gateway.requestLog`, compiled (mask patterns on RE2). */
   readonly requestLog: RecorderSettings;
@@ -148,12 +157,19 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
       }
     }
   };
+  const asserted = new Set<string>();
   const policyDeps: PolicyDeps = {
     ...deps.services,
     logger: deps.logger,
     clock: deps.clock,
     gateway: { trustedProxies: cfg.gateway?.trustedProxies ?? [] },
     onDispose: (fn) => disposers.push(fn),
+    assertsHeader(name) {
+      const h = name.toLowerCase();
+      const problem = assertableHeaderProblem(h);
+      if (problem) throw new Error(problem);
+      asserted.add(h);
+    },
   };
   cfg.policies.forEach((p, order) => {
     if (p.mode === 'off' || hasIssue(`/policies/${order}`)) return;
@@ -270,6 +286,10 @@ export function compile(input: unknown, id: number, deps: CompileDeps): Compiled
     trustedProxies: trusted.set,
     maxUrlLength: cfg.gateway?.limits?.maxUrlLength ?? 8192,
     maxBufferedBodyBytes: cfg.gateway?.limits?.maxBufferedBodyBytes ?? 1_048_576,
+    assertedHeaders: asserted,
+    maxHeaders: cfg.gateway?.limits?.maxHeaders ?? 1000,
+    allowTrace: cfg.gateway?.allowTrace ?? false,
+    bodyOnGet: cfg.gateway?.bodyOnGet ?? 'refuse',
     secrets: resolved.secrets,
     requestLog,
     dispose,
