@@ -312,12 +312,7 @@ describe('hostile HTTP on the data plane', () => {
       async (s) => {
         // Over the service's bufferBodyBytes (64 KiB), so the body streams to the upstream.
         s.write(
-          'POST /s/slow-body HTTP/1.1
-Host: a
-X-Request-Id: hostile-499
-Content-Length: 100000
-
-',
+          'POST /s/slow-body HTTP/1.1\r\nHost: a\r\nX-Request-Id: hostile-499\r\nContent-Length: 100000\r\n\r\n',
         );
         s.write('only part of the body');
         // Wait until the gateway has opened the upstream call, then go away.
