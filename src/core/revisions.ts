@@ -61,6 +61,11 @@ export class Revisions {
   private readonly disposals = new Map<NodeJS.Timeout, () => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /**
+   * A serialised change is running (its sliced compile may have taken over a retiring pool that
+   * the swap has not taken back yet): retiring pools are not closed until it is done.
+   */
+  private changing = 0;
   /** Services the live revision no longer uses, each with the timer that will close it. */
   private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
 
@@ -470,16 +475,22 @@ export class Revisions {
     d.unref();
     this.disposals.set(d, dispose);
     const kept = new Set(next.services.values());
-    for (const s of prev.services.values()) {
-      if (kept.has(s) || this.retiring.has(s)) continue;
-      const t = setTimeout(() => {
-        if (this.retiring.get(s) !== t) return;
-        this.retiring.delete(s);
-        void s.close();
-      }, this.deps.drainMs ?? 60_000);
-      t.unref();
-      this.retiring.set(s, t);
-    }
+    for (const s of prev.services.values()) if (!kept.has(s) && !this.retiring.has(s)) this.retire(s);
+  }
+
+  /**
+   * Closes a service the live revision no longer uses once requests on it have drained. While a
+   * change runs its compile may have taken the service over, so the close waits for it.
+   */
+  private retire(s: UpstreamService): void {
+    const t = setTimeout(() => {
+      if (this.retiring.get(s) !== t) return;
+      if (this.changing > 0) return this.retire(s);
+      this.retiring.delete(s);
+      void s.close();
+    }, this.deps.drainMs ?? 60_000);
+    t.unref();
+    this.retiring.set(s, t);
   }
 
   /** Closes what a compile created and nothing else: live and draining services are shared. */
@@ -490,7 +501,15 @@ export class Revisions {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const tracked = async () => {
+      this.changing++;
+      try {
+        return await fn();
+      } finally {
+        this.changing--;
+      }
+    };
+    const run = this.queue.then(tracked, tracked);
     this.queue = run.catch(() => undefined);
     return run;
   }
