@@ -9,7 +9,7 @@
 // (perf_hooks.monitorEventLoopDelay, max and p99) and any failed request.
 //
 // Env: STALL_ROUTES, STALL_POLICIES, STALL_RUNS, STALL_EVERY_MS, STALL_PROFILE=1 (--cpu-prof on
-// the gateway, summarised at the end). Bounded: at most STALL_RUNS applies, each request
+// the gateway, summarised at the end), STALL_DIST (the dist/ directory to run, default ./dist). Bounded: at most STALL_RUNS applies, each request
 // stream stops with its apply, and the whole run gives up after STALL_BUDGET_S (300) seconds.
 // All traffic stays on 127.0.0.1.
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { largeConfig } from './configs.mjs';
 import { killAll, ROOT, start, stop } from './procs.mjs';
 import { summarizeProfile } from './profile-top.mjs';
@@ -30,7 +30,11 @@ else await main();
 
 /** The gateway under test, with its event-loop delay histogram reset and read over IPC. */
 async function gatewayChild(configFile, dataDir) {
-  const { Gateway } = await import('../dist/gateway.js');
+  // STALL_DIST: another build's dist/ (a baseline built from an older commit), for side-by-side runs.
+  const dist = process.env.STALL_DIST
+    ? pathToFileURL(join(process.env.STALL_DIST, 'gateway.js')).href
+    : '../dist/gateway.js';
+  const { Gateway } = await import(dist);
   const gw = new Gateway({
     configFile,
     dataDir,
