@@ -12,6 +12,7 @@ import { Approvals } from './approvals/approvals.js';
 import { readConfigFile } from './config/load.js';
 import type { SecretEnv } from './config/secrets.js';
 import { watchConfigFile } from './config/watch.js';
+import type { SliceOptions } from './core/slices.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { PolicyModule, PolicyServices } from './core/policy.js';
 import { policyServices } from './core/services.js';
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   /** An HTTPS data plane listener beside the plain one (client certificates for mtls-auth). */
   tls?: TlsListenerOptions;
   drainMs?: number;
+  /** Time slices of apply compiles (src/core/slices.ts); tests count the event-loop turns given. */
+  compileSlices?: SliceOptions;
   random?: () => number;
   author?: string;
   /**
@@ -151,6 +154,7 @@ export class Gateway {
       metrics: this.metrics,
       secretEnv: opts.secretEnv,
       drainMs: opts.drainMs,
+      slices: opts.compileSlices,
     });
     this.requestLog = new RequestRecorder({
       store: this.store,

@@ -4,11 +4,12 @@ import { Type as T } from '@sinclair/typebox';
 import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { formatAjvErrors, validator } from '../config/ajv.js';
-import { parseConfigText } from '../config/load.js';
+import { parseConfigSteps } from '../config/load.js';
 import { ConsumerDecl } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { PolicyServices } from '../core/policy.js';
+import { runSliced } from '../core/slices.js';
 import { NotFoundError, type Revisions } from '../core/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
@@ -144,7 +145,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const text = await readBody(req, max);
     let config: unknown;
     try {
-      config = parseConfigText(text, 'body');
+      // In time slices: a large body must not stall the data plane (docs/revisions.md).
+      config = await runSliced(parseConfigSteps(text, 'body'));
     } catch (err) {
       throw configRefused(err);
     }
