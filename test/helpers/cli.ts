@@ -29,7 +29,7 @@ export function runCli(
           PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
           ...env,
         },
-        timeout: 60_000,
+        timeout: 120_000,
       },
       (err, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
