@@ -1,5 +1,6 @@
 import type { ConfigIssue } from '../core/errors.js';
 import type { PolicyModule } from '../core/policy.js';
+import { scopeKey } from '../core/scope.js';
 import { formatAjvErrors, validator } from './ajv.js';
 import { Config, type PolicyConfig } from './schema.js';
 
@@ -72,12 +73,6 @@ export function checkConfig(
   return { config, issues, schemaValid: true };
 }
 
-export function scopeKey(scope: PolicyConfig['scope']): string {
-  if (!scope || scope === 'global') return 'global';
-  const [k, v] = Object.entries(scope)[0];
-  return `${k}:${v}`;
-}
-
 function uniqueNames(items: { name: string }[], at: string, issues: ConfigIssue[]): void {
   const seen = new Map<string, number>();
   items.forEach((it, i) => {
@@ -104,3 +99,6 @@ export function targetUrlProblem(url: string, resolved = false): string | undefi
   if (u.search || u.hash) return 'a target URL may not have a query or fragment';
   return undefined;
 }
+
+/** Re-exported until core/compile.ts (moving to runtime/) imports it from core/scope.ts. */
+export { scopeKey };
