@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { canonicalJson } from '../src/core/canonical.js';
+import { canonicalJson } from '../src/lib/canonical.js';
 import { auditKeyId } from '../src/store/audit-keys.js';
 import { ADMIN_TOKEN, adminCall, startGateway, type TestGateway } from './helpers/gateway.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { canonicalJson, sha256 } from '../src/core/canonical.js';
+import { canonicalJson, sha256 } from '../src/lib/canonical.js';
 import { ManualClock } from '../src/core/clock.js';
 import { verifyChain } from '../src/store/audit-chain.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';

@@ -1,5 +1,5 @@
 import type { Terminal, TerminalCall } from '../core/compile.js';
-import type { AiRouteConfig } from './schema.js';
+import type { AiRouteConfig } from '../config/ai-schema.js';
 import { guard } from './steps/guard.js';
 import { isModelList, listModels } from './steps/models.js';
 import { parse } from './steps/parse.js';

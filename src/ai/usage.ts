@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { AiUsageRecord, Store } from '../store/store.js';
-import type { AiSectionConfig } from './schema.js';
+import type { AiSectionConfig } from '../config/ai-schema.js';
 
 /** Prices per provider model; `provider/model` entries win over bare model names. */
 export class PriceTable {

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { AiRoute, AiSection } from '../ai/schema.js';
+import { AiRoute, AiSection } from './ai-schema.js';
 
 /** A string enum that validates as `enum` (one clear error) rather than a union of literals. */
 function OneOf<const V extends readonly string[]>(

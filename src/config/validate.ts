@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../core/errors.js';
 import type { PolicyModule } from '../core/policy.js';
+import { scopeKey } from '../core/scope.js';
 import { eachStep, runSync, type Steps } from '../core/slices.js';
 import { formatAjvErrors, validator } from './ajv.js';
 import { Config, type PolicyConfig } from './schema.js';
@@ -154,12 +155,6 @@ function* validateShapeSteps(config: unknown): Steps<Config | undefined> {
   return head as Config;
 }
 
-export function scopeKey(scope: PolicyConfig['scope']): string {
-  if (!scope || scope === 'global') return 'global';
-  const [k, v] = Object.entries(scope)[0];
-  return `${k}:${v}`;
-}
-
 function* uniqueNames(items: { name: string }[], at: string, issues: ConfigIssue[]): Steps<void> {
   const seen = new Map<string, number>();
   yield* eachStep(items, (it, i) => {
@@ -186,3 +181,6 @@ export function targetUrlProblem(url: string, resolved = false): string | undefi
   if (u.search || u.hash) return 'a target URL may not have a query or fragment';
   return undefined;
 }
+
+/** Re-exported until core/compile.ts (moving to runtime/) imports it from core/scope.ts. */
+export { scopeKey };

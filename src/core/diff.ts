@@ -1,6 +1,6 @@
 import type { Config, PolicyConfig } from '../config/schema.js';
-import { canonicalJson } from './canonical.js';
-import { scopeKey } from '../config/validate.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { scopeKey } from './scope.js';
 import { eachStep, runSync, type Steps } from './slices.js';
 
 export interface FieldChange {

@@ -6,7 +6,7 @@ import type { PolicyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
 import { PHASE_INDEX } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
-import { BodyLimit, BodyTooLargeError } from './body-limit.js';
+import { BodyLimit, BodyTooLargeError } from '../core/body-limit.js';
 import { carriesBody } from './edge.js';
 import type { Exchange } from './exchange.js';
 import type { Waiter } from './gate.js';

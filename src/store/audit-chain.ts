@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { canonicalJson, sha256 } from '../core/canonical.js';
+import { canonicalJson, sha256 } from '../lib/canonical.js';
 import type { AuditKeyRing } from './audit-keys.js';
 import type { AuditEvent } from './store.js';
 

@@ -4,7 +4,7 @@ import { sendJson } from '../errors.js';
 import { type Guard, runGuards } from '../output-guards.js';
 import { toAnthropicOutput } from '../protocols/anthropic-input.js';
 import type { ChatRequest, ChatResponse } from '../protocols/types.js';
-import type { AiModelConfig } from '../schema.js';
+import type { AiModelConfig } from '../../config/ai-schema.js';
 import { estimateText } from '../tokens.js';
 import { failed, record } from './settle.js';
 import { type AiTurn, attempted, fail } from './turn.js';

@@ -1,6 +1,6 @@
 import type { AiCallKind } from '../call-state.js';
 import { aiError } from '../errors.js';
-import type { AiModelConfig } from '../schema.js';
+import type { AiModelConfig } from '../../config/ai-schema.js';
 import { TemplateInputError } from '../template.js';
 import { resolveModel } from './models.js';
 import { zero } from './settle.js';

@@ -1,6 +1,6 @@
 import type { TerminalCall } from '../../core/compile.js';
 import { type AiError, aiError, sendJson } from '../errors.js';
-import type { AiModelConfig } from '../schema.js';
+import type { AiModelConfig } from '../../config/ai-schema.js';
 import type { AiRoute, AiShared } from './turn.js';
 
 /** `GET …/models` on an OpenAI route lists the aliases it may call. */

@@ -1,5 +1,5 @@
 import type { TerminalCall } from '../../core/compile.js';
-import { BodyTooLargeError } from '../../proxy/body-limit.js';
+import { BodyTooLargeError } from '../../core/body-limit.js';
 import { type AiCallState, aiCall } from '../call-state.js';
 import { aiError } from '../errors.js';
 import { type AiRoute, fail } from './turn.js';

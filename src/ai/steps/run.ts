@@ -1,6 +1,6 @@
 import type { ChatRequest } from '../protocols/types.js';
 import { outputGuards } from '../output-guards.js';
-import type { AiModelConfig } from '../schema.js';
+import type { AiModelConfig } from '../../config/ai-schema.js';
 import { estimateInput } from '../tokens.js';
 import { UpstreamFailure } from '../upstream.js';
 import { answerChat, embeddings } from './chat.js';

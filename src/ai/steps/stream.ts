@@ -2,7 +2,7 @@ import type { Opened } from '../dispatch.js';
 import { openChat, withStrategy } from '../dispatch.js';
 import { type Guard, runGuards, streamGuards } from '../output-guards.js';
 import type { ChatRequest } from '../protocols/types.js';
-import type { AiModelConfig } from '../schema.js';
+import type { AiModelConfig } from '../../config/ai-schema.js';
 import { pumpStream, type StreamResult } from '../stream.js';
 import { estimateText } from '../tokens.js';
 import { failed, record } from './settle.js';

@@ -9,7 +9,7 @@ import type { AiCallState } from '../call-state.js';
 import type { DispatchDeps } from '../dispatch.js';
 import { type AiError, type Format, sendAiError } from '../errors.js';
 import type { ChatRequest } from '../protocols/types.js';
-import type { AiModelConfig, AiRouteConfig } from '../schema.js';
+import type { AiModelConfig, AiRouteConfig } from '../../config/ai-schema.js';
 import type { CompiledTemplate } from '../template.js';
 import type { GenAiMetrics, PriceTable, UsageWriter } from '../usage.js';
 
