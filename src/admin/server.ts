@@ -36,6 +36,8 @@ export interface AdminDeps {
   clock: Clock;
   startedAt: number;
   maxBodyBytes?: number;
+  /** False while the gateway starts: every endpoint but the open ones answers 503 PCS_ERR_NOT_READY. */
+  ready?: () => boolean;
 }
 
 export type Params = Record<string, string | undefined>;
@@ -243,6 +245,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       // Without the token, unknown endpoints are 401 too: the endpoint map is not public.
       const who = open ? undefined : await authenticate(deps, req.headers.authorization);
       if (!open && !who) throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      if (!open && deps.ready && !deps.ready()) throw new AdminError('PCS_ERR_NOT_READY');
       if (!found)
         throw new AdminError('PCS_ERR_ADMIN_NOT_FOUND', `no admin endpoint ${req.method} ${url.pathname}`);
       if (who?.role === 'viewer' && req.method !== 'GET' && req.method !== 'HEAD')
