@@ -86,20 +86,35 @@ program
     } catch (err) {
       fail(err);
     }
-    // Registered before anything slow: Node's default for SIGHUP is to exit.
-    let started: Promise<unknown> = Promise.resolve();
-    process.on('SIGHUP', () => {
-      started = started.then(() => gw.reload('SIGHUP'));
+    // Registered before anything slow (Node's default for SIGHUP is to exit, and a SIGTERM during
+    // start must still stop gracefully): signals wait for the start, then act in order.
+    let markStarted = () => {};
+    let started: Promise<unknown> = new Promise<void>((r) => {
+      markStarted = r;
     });
+    let stopping = false;
+    process.on('SIGHUP', () => {
+      if (!stopping) started = started.then(() => gw.reload('SIGHUP'));
+    });
+    const stop = () => {
+      if (stopping) return; // a repeated signal does not cut the drain short
+      stopping = true;
+      void started
+        .then(() => gw.stop())
+        .then(
+          () => process.exit(0),
+          (err) => fail(err),
+        );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     try {
       if (!o.config && !o.fromStore && (await gw.store.getActiveRevisionId()) === undefined) {
         const { startDemoUpstream } = await import('../demo/upstream.js');
         const demo = await startDemoUpstream(9000);
         process.stderr.write(`demo upstream listening on 127.0.0.1:${demo.port}\n`);
       }
-      const run = gw.start();
-      started = run.catch(() => undefined);
-      const { port, adminPort } = await run;
+      const { port, adminPort } = await gw.start();
       if (gw.httpsPort !== undefined)
         process.stderr.write(`portcullis: HTTPS proxy on ${o.host}:${gw.httpsPort}\n`);
       process.stderr.write(
@@ -107,14 +122,10 @@ program
       );
       if (gw.generatedAdminToken)
         process.stderr.write(`admin token (generated, shown once): ${gw.generatedAdminToken}\n`);
+      markStarted();
     } catch (err) {
       fail(err);
     }
-    const stop = () => {
-      gw.stop().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   });
 
 program
