@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { LOOPBACK, spawnStart, started, terminate } from './helpers/cli-process.js';
+import { killAll, LOOPBACK, spawnStart, started, terminate } from './helpers/cli-process.js';
 import { ADMIN_TOKEN, call } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -52,6 +52,7 @@ before(async () => {
   writeFileSync(fileB, config('192.168.0.0/16'));
 });
 after(async () => {
+  killAll();
   await up.close();
 });
 

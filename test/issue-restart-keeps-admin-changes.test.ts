@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LOOPBACK, spawnStart, started, terminate } from './helpers/cli-process.js';
+import { killAll, LOOPBACK, spawnStart, started, terminate } from './helpers/cli-process.js';
 import { ADMIN_TOKEN, call } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -45,6 +45,7 @@ before(async () => {
   writeFileSync(file, yaml());
 });
 after(async () => {
+  killAll();
   await up.close();
 });
 

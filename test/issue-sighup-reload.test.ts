@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { LOOPBACK, type StartedCli, spawnStart, started, terminate } from './helpers/cli-process.js';
+import { killAll, LOOPBACK, type StartedCli, spawnStart, started, terminate } from './helpers/cli-process.js';
 import { ADMIN_TOKEN, call } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -115,6 +115,7 @@ before(async () => {
 });
 after(async () => {
   await terminate(gw);
+  killAll();
   await up.close();
 });
 

@@ -7,17 +7,18 @@ export interface StartedCli {
   /** Every stderr line so far: parsed JSON for the log, `{ text }` for the CLI's own lines. */
   lines: Record<string, any>[];
   /** Resolves with the first line (past or future) that `ok` accepts; rejects if the process exits first. */
-  waitLine(what: string, ok: (l: Record<string, any>) => boolean): Promise<Record<string, any>>;
+  waitLine(what: string, ok: (l: Record<string, any>) => boolean, ms?: number): Promise<Record<string, any>>;
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
   stderr(): string;
 }
 
 const children = new Set<ChildProcess>();
-// A failed assertion must not leave a gateway running (and holding its data dir).
-process.once('exit', () => {
+/** Kills what is still running: call it in `after()`, so a failed test leaves no gateway behind. */
+export function killAll(): void {
   for (const c of children) c.kill('SIGKILL');
-});
+}
+process.once('exit', killAll);
 
 /** Spawns `portcullis start ARGS` from the sources (as test/cli.test.ts runs the CLI). */
 export function spawnStart(args: string[], env: Record<string, string | undefined> = {}): StartedCli {
@@ -68,11 +69,20 @@ export function spawnStart(args: string[], env: Record<string, string | undefine
     lines,
     exited,
     stderr: () => raw,
-    waitLine(what, ok) {
+    waitLine(what, ok, ms = 90_000) {
       const seen = lines.find(ok);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        waiters.push({ ok, resolve });
+        // A bound, not a timing: a line that never comes fails the test instead of hanging it.
+        const t = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms; stderr:\n${raw}`)), ms);
+        t.unref();
+        waiters.push({
+          ok,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
         void exited.then((code) => reject(new Error(`exited (${code}) before ${what}; stderr:\n${raw}`)));
       });
     },
