@@ -37,6 +37,8 @@ export interface HandlerDeps {
   canary?(): Canary | undefined;
   /** The request log: handed each finished request, it copies what it needs and queues it. */
   requestLog?: Pick<RequestRecorder, 'record'>;
+  /** False while the gateway starts (ports bound, first revision not loaded): 503 PCS_ERR_NOT_READY. */
+  ready?(): boolean;
 }
 
 const LAST_REQUEST_PHASE = PHASE_INDEX.upstream;
