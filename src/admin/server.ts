@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { PolicyServices } from '../core/policy.js';
 import { runSliced } from '../core/slices.js';
-import { NotFoundError, type Revisions } from '../core/revisions.js';
+import { NotFoundError, type Revisions } from '../runtime/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from './auth.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseCanary } from '../canary/spec.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import type { Revisions } from '../core/revisions.js';
+import type { Revisions } from '../runtime/revisions.js';
 import type { Proposal, Store } from '../store/store.js';
 import { consumerLosses } from './coverage.js';
 import { type ApprovalRule, guardedBy, guardedChanges } from './guard.js';

@@ -183,8 +183,8 @@ program
       ] = await Promise.all([
         import('../config/load.js'),
         import('../core/clock.js'),
-        import('../core/compile.js'),
-        import('../core/services.js'),
+        import('../runtime/compile.js'),
+        import('../runtime/services.js'),
         import('../observability/logger.js'),
         import('../policies/index.js'),
       ]);

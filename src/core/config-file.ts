@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { RevisionMeta, Store } from '../store/store.js';
-import type { ApplyResult, Revisions } from './revisions.js';
+import type { ApplyResult, Revisions } from '../runtime/revisions.js';
 
 /**
  * How the `--config` file is treated at start (docs/operations.md):

@@ -5,12 +5,12 @@ import type { PolicyRegistry } from '../config/validate.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpstreamService } from '../proxy/service.js';
 import type { RevisionMeta, Store } from '../store/store.js';
-import type { Clock } from './clock.js';
-import type { PolicyServices } from './policy.js';
+import type { Clock } from '../core/clock.js';
+import type { PolicyServices } from '../core/policy.js';
 import { type CompiledRevision, compile, compileSliced } from './compile.js';
-import { type ConfigDiff, diffConfigs, diffConfigsSteps } from './diff.js';
-import { runSliced, type SliceOptions } from './slices.js';
-import { ConfigError } from './errors.js';
+import { type ConfigDiff, diffConfigs, diffConfigsSteps } from '../core/diff.js';
+import { runSliced, type SliceOptions } from '../core/slices.js';
+import { ConfigError } from '../core/errors.js';
 import { Canary, CanaryConflictError, type RollbackBounds, type SliceSpec } from '../canary/canary.js';
 
 export interface ApplyOptions {
