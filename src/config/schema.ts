@@ -483,16 +483,18 @@ export const GatewaySettings = T.Object(
       ),
     ),
     pathNormalization: T.Optional(GatewayPathNormalization),
-    allowTrace: T.Boolean({
-      default: false,
-      description:
-        'Forward TRACE requests. Off: they are refused with 405 `PCS_ERR_METHOD_NOT_ALLOWED` (they echo the request, cookies and credentials included, back to the caller). CONNECT is always refused: the gateway is not a forward proxy.',
-    }),
-    bodyOnGet: OneOf(['refuse', 'strip', 'forward'], {
-      default: 'refuse',
-      description:
-        'A GET or HEAD request with a body (Content-Length above 0, or Transfer-Encoding): `refuse` answers 400 `PCS_ERR_BODY_NOT_ALLOWED`; `strip` sends it upstream without the body; `forward` sends the body on (for upstreams such as Elasticsearch that read one).',
-    }),
+    allowTrace: T.Optional(
+      T.Boolean({
+        description:
+          'Forward TRACE requests (default false; no default is written into the config, so revisions diff cleanly). Off: they are refused with 405 `PCS_ERR_METHOD_NOT_ALLOWED` (they echo the request, cookies and credentials included, back to the caller). CONNECT is always refused: the gateway is not a forward proxy.',
+      }),
+    ),
+    bodyOnGet: T.Optional(
+      OneOf(['refuse', 'strip', 'forward'], {
+        description:
+          'A GET or HEAD request with a body (Content-Length above 0, or Transfer-Encoding): `refuse` (default) answers 400 `PCS_ERR_BODY_NOT_ALLOWED`; `strip` sends it upstream without the body; `forward` sends the body on (for upstreams such as Elasticsearch that read one).',
+      }),
+    ),
     requestLog: T.Optional(RequestLogSettings),
     approvals: T.Optional(
       T.Object(
