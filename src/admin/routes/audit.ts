@@ -1,5 +1,5 @@
 import { auditHash, GENESIS_HASH } from '../../store/audit-chain.js';
-import type { AuditEvent, Store } from '../../store/store.js';
+import type { AuditEvent, AuditStore } from '../../store/audit-store.js';
 import { sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
 import { op } from './op-doc.js';
@@ -13,7 +13,7 @@ export type ChainReport =
  * one (consecutive ids, `prevHash` = the previous `hash`) and match its own hash, and the last one
  * must be the head recorded beside the log (a deleted tail shows there).
  */
-export async function verifyAudit(store: Store, pageSize = 1000): Promise<ChainReport> {
+export async function verifyAudit(store: AuditStore, pageSize = 1000): Promise<ChainReport> {
   let prev = GENESIS_HASH;
   let lastId = 0;
   let count = 0;
