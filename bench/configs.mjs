@@ -103,3 +103,35 @@ export const ORDER_BODY = JSON.stringify({
   notes: 'Leave at the door; ring twice. Select the faster courier if the order is large.',
   coupon: 'SPRING-24',
 });
+
+/**
+ * bench/apply-stall.mjs: a large config, `routes` routes over 20 services and `policies`
+ * route-scoped policies (rate-limit, ip-restriction, cors, request-size-limit in turn) on the
+ * first routes, plus two global ones. Route `bare` (`/bare`) has no policies of its own. The
+ * variants differ in the global deny list, so alternating them makes a new revision every time.
+ */
+export function largeConfig(upstream, routes, policies, variant = 0) {
+  const services = Array.from({ length: 20 }, (_, i) => ({ name: `s${i}`, targets: [{ url: upstream }] }));
+  const list = [{ name: 'bare', service: 's0', paths: ['/bare'] }];
+  for (let i = 1; i < routes; i++) {
+    const r = { name: `r${i}`, service: `s${i % 20}`, paths: [`/api/v${i % 3}/r${i}`] };
+    if (i % 4 === 1) r.paths.push(`/api/v${i % 3}/r${i}/items/:id`);
+    if (i % 5 === 2) r.methods = ['GET', 'POST'];
+    if (i % 7 === 3) r.hosts = [`h${i % 50}.example.com`];
+    list.push(r);
+  }
+  const kinds = [
+    (i) => ({ name: 'rate-limit', config: { limits: [{ requests: 1000 + i, per: '1s' }] } }),
+    (i) => ({ name: 'ip-restriction', config: { deny: [`10.${i % 256}.0.0/16`] } }),
+    () => ({ name: 'cors', config: { origins: [ORIGIN] } }),
+    (i) => ({ name: 'request-size-limit', config: { maxBodyBytes: 1024 * (1 + (i % 64)) } }),
+  ];
+  const deny = variant === 0 ? DENY : [...DENY, '198.51.100.0/24'];
+  const pols = [
+    { name: 'ip-restriction', scope: 'global', config: { deny } },
+    { name: 'request-id', scope: 'global', config: {} },
+  ];
+  for (let i = 0; pols.length < policies; i++)
+    pols.push({ ...kinds[i % kinds.length](i), scope: { route: `r${1 + (i % (routes - 1))}` } });
+  return { services, routes: list, policies: pols };
+}

@@ -14,7 +14,7 @@
  * code and the files on disk (no clock, no randomness), so test/docs.test.ts can regenerate in
  * memory and compare. `npm run docs -- --check` exits 1 instead of writing when a file is stale.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pino from 'pino';
@@ -299,8 +299,14 @@ function policyFacts(m: PolicyModule, root: string, services: PolicyServices): P
     }
   }
   const phases = (Object.keys(handlers) as Phase[]).sort((a, b) => PHASE_INDEX[a] - PHASE_INDEX[b]);
-  const file = join(root, 'src', 'policies', m.name, 'policy.ts');
-  const source = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  // Every source file of the policy's folder (a policy may split its steps into several files).
+  const dir = join(root, 'src', 'policies', m.name);
+  const source = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+        .map((f) => readFileSync(join(dir, f), 'utf8'))
+        .join('\n')
+    : '';
   const codes = [...new Set(source.match(/PCS_ERR_[A-Z0-9_]+/g) ?? [])].filter((c) => c in ERRORS).sort();
   return { module: m, phases, codes };
 }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AuditTrail } from './admin/audit-trail.js';
 import { AdminToken } from './admin/auth.js';
 import { ADMIN_MODULES } from './admin/routes/index.js';
 import { createAdminServer } from './admin/server.js';
@@ -11,6 +12,7 @@ import { Approvals } from './approvals/approvals.js';
 import { readConfigFile } from './config/load.js';
 import type { SecretEnv } from './config/secrets.js';
 import { watchConfigFile } from './config/watch.js';
+import type { SliceOptions } from './core/slices.js';
 import { type Clock, systemClock } from './core/clock.js';
 import type { PolicyModule, PolicyServices } from './core/policy.js';
 import { policyServices } from './core/services.js';
@@ -29,6 +31,7 @@ import {
 } from './proxy/server.js';
 import { RequestRecorder } from './reqlog/recorder.js';
 import { attachReplayEnv } from './replay/env.js';
+import { type AuditKeyRing, auditKey } from './store/audit-keys.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { Store } from './store/store.js';
 import { type TlsListenerOptions, tlsServerOptions } from './tls/listener.js';
@@ -59,13 +62,28 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Key prefix in Redis (default `pcs:`). */
   redisPrefix?: string;
+  /** A Redis command not answered in this time fails (default 250 ms; the policy's onStoreError decides). */
+  redisCommandTimeoutMs?: number;
   secretEnv?: SecretEnv;
   limits?: Partial<ServerLimits>;
   /** An HTTPS data plane listener beside the plain one (client certificates for mtls-auth). */
   tls?: TlsListenerOptions;
   drainMs?: number;
+  /** Time slices of apply compiles (src/core/slices.ts); tests count the event-loop turns given. */
+  compileSlices?: SliceOptions;
   random?: () => number;
   author?: string;
+  /**
+   * Secret that HMACs new audit events (at least 32 bytes; `--audit-key-file`). It stays in
+   * memory: only its id is stored. Without it the chain is plain SHA-256 and a warning says so.
+   */
+  auditKey?: Buffer | string;
+  /** Earlier keys, to verify events they signed after a rotation (never used to sign). */
+  auditPreviousKeys?: readonly (Buffer | string)[];
+  /** External copies of every audit event: `file:/path` (O_APPEND) or `http(s)://` collectors. */
+  auditSinks?: readonly string[];
+  /** HTTP audit sinks: first retry delay in ms (default 250, doubled up to 30 s). */
+  auditSinkRetryMs?: number;
 }
 
 /** One gateway: data plane, admin API, store and revision machinery. */
@@ -81,6 +99,9 @@ export class Gateway {
   readonly generatedAdminToken: string | undefined;
   private readonly token: AdminToken;
   readonly admins: AdminUsers;
+  /** The audit keys held in memory (first signs); empty when the chain is unkeyed. */
+  readonly auditKeys: AuditKeyRing;
+  private readonly auditTrail: AuditTrail;
   /** Proposed revisions waiting for a second admin (src/approvals). */
   readonly approvals: Approvals;
   private data: Server | undefined;
@@ -97,12 +118,26 @@ export class Gateway {
     this.metrics = new GatewayMetrics({ defaultMetrics: !opts.logSink });
     this.store =
       opts.store ?? new SqliteStore(join(opts.dataDir ?? 'data', 'portcullis.db'), () => this.clock.now());
+    this.auditKeys = [
+      ...(opts.auditKey === undefined ? [] : [opts.auditKey]),
+      ...(opts.auditPreviousKeys ?? []),
+    ].map(auditKey);
+    this.store.setAuditKeys(this.auditKeys);
+    this.auditTrail = new AuditTrail({
+      store: this.store,
+      keys: this.auditKeys,
+      logger: this.logger,
+      metrics: this.metrics,
+      sinks: opts.auditSinks,
+      retryMs: opts.auditSinkRetryMs,
+    });
     const counters =
       opts.counters ??
       (opts.redisUrl
         ? new RedisCounterStore({
             url: opts.redisUrl,
             prefix: opts.redisPrefix,
+            commandTimeoutMs: opts.redisCommandTimeoutMs,
             clock: this.clock,
             logger: this.logger,
             metrics: this.metrics,
@@ -119,6 +154,7 @@ export class Gateway {
       metrics: this.metrics,
       secretEnv: opts.secretEnv,
       drainMs: opts.drainMs,
+      slices: opts.compileSlices,
     });
     this.requestLog = new RequestRecorder({
       store: this.store,
@@ -144,6 +180,7 @@ export class Gateway {
     const o = this.opts;
     const author = o.author ?? 'startup';
     const config = o.config ?? (o.configFile ? readConfigFile(o.configFile) : undefined);
+    this.auditTrail.open();
     await this.revisions.init(
       config === undefined
         ? undefined
@@ -180,6 +217,7 @@ export class Gateway {
       logger: this.logger,
       clock: this.clock,
       startedAt: this.clock.now(),
+      auditKeys: this.auditKeys,
     });
     this.requestLog.start();
     const data = this.data;
@@ -221,6 +259,7 @@ export class Gateway {
     await this.revisions.close();
     await this.services.counters.close();
     this.services.ipFeeds.close();
+    await this.auditTrail.close();
     await this.store.close();
     this.accessLog?.flush();
     this.logger.flush?.();

@@ -45,11 +45,22 @@ describe('ai-budget: atomic, per instance, shadow-safe, store outages', () => {
     const cfg = budgetConfig(a, b, [
       {
         name: 'ai-budget',
-        config: { limits: [{ per: 'consumer', window: 'day', requests: 10, tokens: 100_000 }] },
+        // Fail closed, with a generous command timeout: a slow Redis on a loaded machine must not
+        // turn into calls admitted unmetered (that is onStoreError: allow, tested below).
+        config: {
+          onStoreError: 'deny',
+          limits: [{ per: 'consumer', window: 'day', requests: 10, tokens: 100_000 }],
+        },
       },
     ]);
     const clock = new ManualClock(T0);
-    const opts = { policies: [headerConsumer], clock, redisUrl: redis.url, redisPrefix: 'atomic:' };
+    const opts = {
+      policies: [headerConsumer],
+      clock,
+      redisUrl: redis.url,
+      redisPrefix: 'atomic:',
+      redisCommandTimeoutMs: 10_000,
+    };
     const g1 = await startGateway(cfg, opts);
     const g2 = await startGateway(cfg, opts);
     try {

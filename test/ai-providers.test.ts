@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { headerConsumer, type MockLlm, startMockLlm } from './helpers/mock-llm.js';
 
@@ -171,6 +172,7 @@ describe('Mistral and Azure OpenAI wire formats', () => {
       assert.equal(r.status, 429);
       assert.equal(r.headers['retry-after'], '2');
       assert.equal(r.json.error.code, 'rate_limit_exceeded');
+      await accessLineOf(t.access, r); // written, so the check below sees it
     } finally {
       azure.behave('ok');
     }

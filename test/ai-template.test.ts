@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { headerConsumer, type MockLlm, startMockLlm } from './helpers/mock-llm.js';
 
@@ -94,7 +95,7 @@ describe('prompt templates published as routes', () => {
       assert.deepEqual(r.json, {
         error: { message, type: 'invalid_request_error', param: null, code: 'invalid_request' },
       });
-      assert.equal(t.access.lines.at(-1)!.error, 'PCS_ERR_AI_BAD_REQUEST');
+      assert.equal((await accessLineOf(t.access, r)).error, 'PCS_ERR_AI_BAD_REQUEST');
     }
     assert.equal(llm.calls.length, before);
     assert.equal((await call(`${t.url}/translate`)).status, 404);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { Ewma, Lru, Track } from '../src/policies/anomaly-detection/baseline.js';
+import { accessLine } from './helpers/access-log.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -69,16 +69,22 @@ describe('anomaly-detection through the gateway', () => {
     ],
   });
 
-  /** Requests from one client IP; waits for each one's log phase (it runs after the answer). */
+  let seq = 0;
+  let lastId = '';
+  /** Requests from one client IP; waits for each one's log line (the log phase runs after the answer). */
   async function send(t: TestGateway, ip: string, paths: string[]) {
     const out: number[] = [];
     for (const p of paths) {
-      const n = t.access.lines.length;
-      out.push((await call(`${t.url}${p}`, { headers: { 'x-forwarded-for': ip } })).status);
-      while (t.access.lines.length <= n) await sleep(1);
+      lastId = `anomaly-${++seq}`;
+      out.push(
+        (await call(`${t.url}${p}`, { headers: { 'x-forwarded-for': ip, 'x-request-id': lastId } })).status,
+      );
+      await accessLine(t.access, lastId);
     }
     return out;
   }
+  /** The access-log line of the last request `send` made. */
+  const lastLine = (t: TestGateway) => accessLine(t.access, lastId);
   const times = (n: number, p: string | ((i: number) => string)) =>
     Array.from({ length: n }, (_, i) => (typeof p === 'string' ? p : p(i)));
   const events = (t: TestGateway) =>
@@ -106,7 +112,7 @@ describe('anomaly-detection through the gateway', () => {
       );
       // Flagged: 1 request per minute.
       assert.deepEqual(await send(t, '10.0.0.1', ['/a', '/a']), [200, 429]);
-      const last = t.access.lines[t.access.lines.length - 1] as Record<string, any>;
+      const last = await lastLine(t);
       assert.deepEqual(
         [last.decisions[0].rule, last.decisions[0].code],
         ['anomaly:rate', 'PCS_ERR_RATE_LIMITED'],
@@ -149,7 +155,7 @@ describe('anomaly-detection through the gateway', () => {
       await send(t, '10.0.0.5', times(10, '/a'));
       assert.equal(events(t).length, 1);
       assert.deepEqual(await send(t, '10.0.0.5', ['/a', '/a']), [200, 200]);
-      const d = (t.access.lines[t.access.lines.length - 1] as Record<string, any>).decisions[0];
+      const d = (await lastLine(t)).decisions[0];
       assert.deepEqual([d.outcome, d.rule], ['would_deny', 'anomaly:rate']);
     } finally {
       await t.stop();
@@ -163,7 +169,7 @@ describe('anomaly-detection through the gateway', () => {
       await learn(t, clock, ['10.0.0.6']);
       await send(t, '10.0.0.6', times(12, '/a'));
       assert.equal(events(t).length, 0);
-      assert.equal((t.access.lines[t.access.lines.length - 1] as Record<string, any>).decisions, undefined);
+      assert.equal((await lastLine(t)).decisions, undefined);
     } finally {
       await t.stop();
     }

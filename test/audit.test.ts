@@ -95,7 +95,7 @@ describe('audit: verify detects edited and deleted events', () => {
     assert.equal(r.ok, true);
     assert.equal(r.events, 11);
     assert.equal(r.head.id, 11);
-    assert.deepEqual(await verifyAudit(g.gw.store, 3), r);
+    assert.deepEqual(await verifyAudit(g.gw.store, { pageSize: 3 }), r);
   });
 
   it('an edited event (actor changed in the SQLite file) is found', async () => {
@@ -159,10 +159,15 @@ describe('audit: verify detects edited and deleted events', () => {
     });
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/x-ndjson');
-    const lines = r.text
+    const all = r.text
       .trimEnd()
       .split('\n')
       .map((l) => JSON.parse(l));
+    // The last line is the head recorded beside the log.
+    const head = (await adminCall(g, 'GET', '/audit/verify')).json.head;
+    assert.deepEqual(all.at(-1), { auditHead: `${head.id}:${head.hash}` });
+    assert.equal(r.headers['x-portcullis-audit-head'], `${head.id}:${head.hash}`);
+    const lines = all.slice(0, -1);
     assert.deepEqual(
       lines.map((e) => e.id),
       Array.from({ length: 11 }, (_, i) => i + 1),
@@ -171,6 +176,6 @@ describe('audit: verify detects edited and deleted events', () => {
     const after = await call(`${g.admin}/audit/export?after=9`, {
       headers: { authorization: 'Bearer test-admin-token-0123456789' },
     });
-    assert.equal(after.text.trimEnd().split('\n').length, 2);
+    assert.equal(after.text.trimEnd().split('\n').length, 3, 'two events and the head');
   });
 });

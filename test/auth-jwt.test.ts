@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { startIdp, type FakeIdp } from './auth-idp.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -79,7 +80,7 @@ describe('jwt through the gateway', () => {
     assert.equal(r.json.error.message, 'Invalid token');
     assert.equal(r.headers['www-authenticate'], 'Bearer realm="portcullis", error="invalid_token"');
     assert.equal(up.seen.length, before, 'upstream not called');
-    const line = g.access.lines.at(-1)!;
+    const line = await accessLineOf(g.access, r);
     assert.equal((line.decisions as { rule: string }[]).at(-1)!.rule, `jwt:${rule}`);
     return line;
   }
@@ -155,7 +156,7 @@ describe('jwt through the gateway', () => {
       const seen = up.seen.at(-1)!;
       assert.equal(seen.headers['x-user-sub'], 'alice');
       assert.equal(seen.headers['x-user-email'], 'alice@example.com');
-      assert.equal(g.access.lines.at(-1)!.consumer, 'alice');
+      assert.equal((await accessLineOf(g.access, r)).consumer, 'alice');
     }
   });
 
@@ -252,7 +253,10 @@ describe('jwt through the gateway', () => {
     await refused(rs({ nbf: NOW + 300 }), 'not_yet_valid');
     const line = await get('/jwt', rs({ iat: NOW + 86_400 * 365, exp: NOW + 86_400 * 366 }));
     assert.equal(line.status, 401);
-    assert.match(String((g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule), /^jwt:iat_/);
+    assert.match(
+      String(((await accessLineOf(g.access, line)).decisions as { rule: string }[])[0].rule),
+      /^jwt:iat_/,
+    );
   });
 
   it('attack: wrong iss, wrong aud, missing aud', async () => {
@@ -274,7 +278,10 @@ describe('jwt through the gateway', () => {
     );
     const r = await get('/jwt', huge);
     assert.equal(r.status, 401);
-    assert.equal((g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule, 'jwt:too_large');
+    assert.equal(
+      ((await accessLineOf(g.access, r)).decisions as { rule: string }[])[0].rule,
+      'jwt:too_large',
+    );
   });
 
   it('attack: blank, bare or folded Authorization header', async () => {
@@ -288,7 +295,10 @@ describe('jwt through the gateway', () => {
       const r = await call(`${g.url}/jwt`, { headers: { authorization: value } });
       assert.equal(r.status, 401, JSON.stringify(value));
       assert.equal(r.json.error.code, 'PCS_ERR_AUTH_INVALID_TOKEN');
-      assert.equal((g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule, `jwt:${rule}`);
+      assert.equal(
+        ((await accessLineOf(g.access, r)).decisions as { rule: string }[])[0].rule,
+        `jwt:${rule}`,
+      );
     }
   });
 
@@ -369,12 +379,13 @@ describe('jwt through the gateway', () => {
   it('shadow: an invalid token is recorded as would_deny and the request passes', async () => {
     const r = await get('/shadow', 'garbage');
     assert.equal(r.status, 200);
-    const d = (g.access.lines.at(-1)!.decisions as { outcome: string; code: string; rule: string }[])[0];
+    const line = await accessLineOf(g.access, r);
+    const d = (line.decisions as { outcome: string; code: string; rule: string }[])[0];
     assert.deepEqual(
       [d.outcome, d.code, d.rule],
       ['would_deny', 'PCS_ERR_AUTH_INVALID_TOKEN', 'jwt:malformed'],
     );
-    assert.equal(g.access.lines.at(-1)!.consumer, undefined);
+    assert.equal(line.consumer, undefined);
   });
 
   it('consumerRequired refuses a valid token naming no consumer', async () => {

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ManualClock } from '../src/core/clock.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { ADMIN_TOKEN, adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -83,7 +84,7 @@ describe('key-auth through the gateway', () => {
     const r = await call(`${g.url}/keyed`, { headers: { 'x-api-key': k.key } });
     assert.equal(r.status, 200);
     assert.equal(up.seen.at(-1)!.headers['x-api-key'], k.key);
-    const line = g.access.lines.at(-1)!;
+    const line = await accessLineOf(g.access, r);
     assert.equal(line.consumer, 'alice');
     const h = await call(`${g.url}/hidden`, { headers: { 'x-api-key': k.key } });
     assert.equal(h.status, 200);
@@ -112,7 +113,7 @@ describe('key-auth through the gateway', () => {
       assert.equal(r.json.error.code, 'PCS_ERR_AUTH_INVALID_KEY');
       assert.equal(r.json.error.message, 'Invalid credentials');
       assert.equal(r.headers['www-authenticate'], CHALLENGE);
-      const line = g.access.lines.at(-1)!;
+      const line = await accessLineOf(g.access, r);
       assert.equal((line.decisions as { rule: string }[])[0].rule, rule);
       assert.ok(String(line.detail).length > 0);
     }
@@ -163,7 +164,7 @@ describe('key-auth through the gateway', () => {
   it('shadow: a missing key is recorded as would_deny and the request passes', async () => {
     const r = await call(`${g.url}/shadowed`);
     assert.equal(r.status, 200);
-    const line = g.access.lines.at(-1)!;
+    const line = await accessLineOf(g.access, r);
     assert.deepEqual(
       (line.decisions as { outcome: string; code: string; mode: string }[]).map((d) => [
         d.mode,
@@ -178,7 +179,7 @@ describe('key-auth through the gateway', () => {
   it('anonymous: no key gives the anonymous consumer; a wrong key is still refused', async () => {
     const r = await call(`${g.url}/open`);
     assert.equal(r.status, 200);
-    assert.equal(g.access.lines.at(-1)!.consumer, 'guest');
+    assert.equal((await accessLineOf(g.access, r)).consumer, 'guest');
     const bad = await call(`${g.url}/open`, { headers: { 'x-api-key': 'nope' } });
     assert.equal(bad.status, 401);
   });

@@ -6,6 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -180,7 +181,7 @@ describe('mtls-auth over the HTTPS listener', () => {
     ]) {
       const r = await tlsCall(port, '/certs', pki.ca, as(cert));
       assert.equal(r.status, 200, `${cert}: ${JSON.stringify(r.json)}`);
-      const line = g.access.lines.at(-1) as { consumer: string; decisions: { rule: string }[] };
+      const line = await accessLineOf(g.access, r);
       assert.equal(line.consumer, consumer);
       assert.equal(line.decisions[0].rule, rule);
     }
@@ -200,14 +201,11 @@ describe('mtls-auth over the HTTPS listener', () => {
     assert.equal(rogue.status, 401);
     assert.equal(rogue.json.error.code, 'PCS_ERR_AUTH_INVALID_CREDENTIALS');
     assert.equal(rogue.headers['www-authenticate'], 'ClientCertificate realm="portcullis"');
-    const line = g.access.lines.at(-1) as { decisions: { rule: string }[]; detail: string };
+    const line = await accessLineOf(g.access, rogue);
     assert.equal(line.decisions[0].rule, 'mtls-auth:unverified');
     const unknown = await tlsCall(port, '/certs', pki.ca, as('nobody'));
     assert.equal(unknown.status, 401);
-    assert.equal(
-      (g.access.lines.at(-1) as { decisions: { rule: string }[] }).decisions[0].rule,
-      'mtls-auth:unknown_certificate',
-    );
+    assert.equal((await accessLineOf(g.access, unknown)).decisions[0].rule, 'mtls-auth:unknown_certificate');
     const none = await tlsCall(port, '/certs', pki.ca);
     assert.equal(none.status, 401);
     assert.equal(none.json.error.code, 'PCS_ERR_AUTH_REQUIRED');

@@ -3,6 +3,7 @@ import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
 import { type FakeIdp, startIdp } from './auth-idp.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -73,7 +74,7 @@ describe('oidc and oauth2-introspection through the gateway', () => {
       rs256({ iss: idp.issuer, aud: 'orders', sub: 'alice', iat: NOW, exp: NOW + 300 }),
     );
     assert.equal(r.status, 200, r.text);
-    assert.equal(g.access.lines.at(-1)!.consumer, 'alice');
+    assert.equal((await accessLineOf(g.access, r)).consumer, 'alice');
     assert.equal(idp.hits['/.well-known/openid-configuration'], 1);
     assert.equal(idp.hits['/jwks'], 1);
   });
@@ -89,7 +90,7 @@ describe('oidc and oauth2-introspection through the gateway', () => {
       assert.equal(r.status, 401);
       assert.equal(r.json.error.code, 'PCS_ERR_AUTH_INVALID_TOKEN');
       assert.equal(r.headers['www-authenticate'], 'Bearer realm="portcullis", error="invalid_token"');
-      assert.equal((g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule, rule);
+      assert.equal(((await accessLineOf(g.access, r)).decisions as { rule: string }[])[0].rule, rule);
     }
   });
 
@@ -118,7 +119,7 @@ describe('oidc and oauth2-introspection through the gateway', () => {
     assert.equal(again.status, 401);
     assert.equal(idp.hits['/introspect'], hits + 1);
     assert.equal(
-      (g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule,
+      ((await accessLineOf(g.access, again)).decisions as { rule: string }[])[0].rule,
       'oauth2-introspection:inactive',
     );
   });
@@ -132,7 +133,7 @@ describe('oidc and oauth2-introspection through the gateway', () => {
       const r = await bearer('/opaque', t);
       assert.equal(r.status, 401);
       assert.equal(r.json.error.code, 'PCS_ERR_AUTH_INVALID_TOKEN');
-      assert.equal((g.access.lines.at(-1)!.decisions as { rule: string }[])[0].rule, rule);
+      assert.equal(((await accessLineOf(g.access, r)).decisions as { rule: string }[])[0].rule, rule);
     }
   });
 
@@ -158,6 +159,9 @@ describe('oidc and oauth2-introspection through the gateway', () => {
   it('introspection in shadow: an inactive token is would_deny and passes', async () => {
     const r = await bearer('/shadow', 'nope');
     assert.equal(r.status, 200);
-    assert.equal((g.access.lines.at(-1)!.decisions as { outcome: string }[])[0].outcome, 'would_deny');
+    assert.equal(
+      ((await accessLineOf(g.access, r)).decisions as { outcome: string }[])[0].outcome,
+      'would_deny',
+    );
   });
 });

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
+import { accessLine, accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -81,17 +82,23 @@ describe('opa through the gateway', () => {
     };
   }
 
-  const as = (who: string, path: string, method = 'GET', headers: Record<string, string> = {}) =>
-    call(`${g.url}${path}`, { method, headers: { 'x-api-key': keys[who], ...headers } });
+  let seq = 0;
+  let lastId = '';
+  const as = (who: string, path: string, method = 'GET', headers: Record<string, string> = {}) => {
+    lastId = `opa-${++seq}`;
+    return call(`${g.url}${path}`, {
+      method,
+      headers: { 'x-api-key': keys[who], ...headers, 'x-request-id': lastId },
+    });
+  };
 
+  /** The opa decision of the last request `as` sent (to `path`), from that request's access-log line. */
   async function decision(path: string) {
-    for (let i = 0; i < 50; i++) {
-      const line = g.access.lines.findLast((l) => l.path === path) as { decisions?: any[] } | undefined;
-      const d = line?.decisions?.find((x) => x.policy === 'opa');
-      if (d) return d as { outcome: string; rule?: string; code?: string };
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.fail(`no opa decision for ${path}`);
+    const line = await accessLine(g.access, lastId);
+    assert.equal(line.path, path);
+    const d = (line.decisions as any[] | undefined)?.find((x) => x.policy === 'opa');
+    assert.ok(d, `no opa decision for ${path}`);
+    return d as { outcome: string; rule?: string; code?: string };
   }
 
   before(async () => {
@@ -154,8 +161,8 @@ describe('opa through the gateway', () => {
     const post = await as('bob', '/decision', 'POST');
     assert.equal(post.status, 403);
     assert.equal(post.json.error.code, 'PCS_ERR_OPA_DENIED');
-    const line = g.access.lines.findLast((l) => l.path === '/decision' && l.status === 403);
-    assert.equal(line?.detail, 'opa: method POST');
+    const line = await accessLineOf(g.access, post);
+    assert.equal(line.detail, 'opa: method POST');
     const u = await as('alice', '/undefined');
     assert.equal(u.status, 403);
     assert.equal((await decision('/undefined')).rule, 'opa:undefined');

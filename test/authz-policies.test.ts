@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../src/core/clock.js';
+import { accessLine } from './helpers/access-log.js';
 import { adminCall, call, type Reply, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -108,25 +109,31 @@ describe('authorization policies through the gateway', () => {
     keys[name] = r.json.key;
   }
 
+  let seq = 0;
+  let lastId = '';
+  /** A fresh request id for the next request; `decision` reads the line of that request. */
+  const nextId = () => {
+    lastId = `authz-${++seq}`;
+    return lastId;
+  };
   const as = (who: string, path: string, method = 'GET', headers: Record<string, string> = {}) =>
     call(`${g.url}${path}`, {
       method,
-      headers: { 'x-api-key': keys[who], 'user-agent': 'test', ...headers },
+      headers: { 'x-api-key': keys[who], 'user-agent': 'test', ...headers, 'x-request-id': nextId() },
     });
   const bearer = (claims: Record<string, unknown>, path: string, method = 'GET') =>
-    call(`${g.url}${path}`, { method, headers: { authorization: `Bearer ${token(claims)}` } });
+    call(`${g.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token(claims)}`, 'x-request-id': nextId() },
+    });
 
-  /** The authz decision of the last request to `path`, from the access log. */
+  /** The authz decision of the last request `as` or `bearer` sent (to `path`), from its access-log line. */
   async function decision(path: string, policy: string) {
-    for (let i = 0; i < 50; i++) {
-      const line = g.access.lines.findLast((l) => l.path === path) as
-        | { decisions?: { policy: string }[] }
-        | undefined;
-      const d = line?.decisions?.find((x) => x.policy === policy);
-      if (d) return d as unknown as { outcome: string; rule?: string; code?: string; mode: string };
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    assert.fail(`no ${policy} decision for ${path}`);
+    const line = await accessLine(g.access, lastId);
+    assert.equal(line.path, path);
+    const d = (line.decisions as { policy: string }[] | undefined)?.find((x) => x.policy === policy);
+    assert.ok(d, `no ${policy} decision for ${path}`);
+    return d as unknown as { outcome: string; rule?: string; code?: string; mode: string };
   }
 
   function denied(r: Reply, code: string) {

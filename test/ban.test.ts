@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { validator } from '../src/config/ajv.js';
 import { ManualClock } from '../src/core/clock.js';
 import { BanSchema } from '../src/policies/ban/schema.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { ADMIN_TOKEN, adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
@@ -171,8 +172,9 @@ describe('ban: through the gateway (memory store)', () => {
       for (let i = 0; i < 3; i++) assert.equal((await login(t, 'eve')).status, 401);
       await until(async () => (await bannedKeys(t, '?shadow=true')).length === 1, 'the shadow ban');
       assert.deepEqual(await bannedKeys(t), []);
-      assert.equal((await login(t, 'eve', 'good')).status, 200);
-      const d = (t.access.lines.at(-1) as { decisions: { outcome: string; code: string }[] }).decisions[0];
+      const good = await login(t, 'eve', 'good');
+      assert.equal(good.status, 200);
+      const d = (await accessLineOf(t.access, good)).decisions[0];
       assert.deepEqual([d.outcome, d.code], ['would_deny', 'PCS_ERR_BANNED']);
       assert.ok(t.logs.lines.some((l) => l.security_event && l.type === 'ban.would_add'));
     } finally {

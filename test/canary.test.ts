@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { bucketOf, inSlice } from '../src/canary/hash.js';
 import { ManualClock } from '../src/core/clock.js';
-import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
+import { accessLineOf } from './helpers/access-log.js';
+import { adminCall, call, type Reply, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -84,12 +85,16 @@ describe('canary through the gateway', () => {
 
     const ips = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
     const expected = ips.map((ip) => (inSlice(`ip:${ip}`, c.revision.hash, 30) ? 'canary' : 'stable'));
+    let last: Reply | undefined;
     for (let round = 0; round < 2; round++) {
       const got = [];
-      for (const ip of ips) got.push((await from(ip)).text);
+      for (const ip of ips) {
+        last = await from(ip);
+        got.push(last.text);
+      }
       assert.deepEqual(got, expected, `round ${round}`);
     }
-    const line = g.access.lines.at(-1) as { cohort: string; revision: number; client_ip: string };
+    const line = await accessLineOf(g.access, last!);
     assert.equal(line.cohort, expected.at(-1));
     assert.equal(line.revision, expected.at(-1) === 'canary' ? 2 : 1);
 
@@ -118,9 +123,12 @@ describe('canary through the gateway', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json.revision.id, 2);
     assert.equal(g.gw.revisions.active?.id, 2);
-    for (const ip of ['198.51.100.1', '198.51.100.2', '203.0.113.9'])
-      assert.equal((await from(ip)).text, 'canary');
-    assert.equal((g.access.lines.at(-1) as { cohort?: string }).cohort, undefined);
+    let last: Reply | undefined;
+    for (const ip of ['198.51.100.1', '198.51.100.2', '203.0.113.9']) {
+      last = await from(ip);
+      assert.equal(last.text, 'canary');
+    }
+    assert.equal((await accessLineOf(g.access, last!)).cohort, undefined);
     assert.equal((await adminCall(g, 'GET', '/canary')).json.canary, null);
     const ev = (await adminCall(g, 'GET', '/audit')).json.events.filter((e: { action: string }) =>
       e.action.startsWith('canary.'),
@@ -222,11 +230,13 @@ describe('canary through the gateway', () => {
     }
     const r = await adminCall(g, 'POST', '/canary', { config: withAuth(stableUp.url), group: 'beta' });
     assert.equal(r.status, 201, r.text);
+    let beta: Reply | undefined;
     for (let i = 0; i < 3; i++) {
-      assert.equal((await from('192.0.2.1', { 'x-api-key': keys['beta-user'] })).text, 'stable');
+      beta = await from('192.0.2.1', { 'x-api-key': keys['beta-user'] });
+      assert.equal(beta.text, 'stable');
       assert.equal((await from('192.0.2.1', { 'x-api-key': keys['plain-user'] })).text, 'canary');
     }
-    const betaLine = g.access.lines.at(-2) as { cohort: string; consumer: string; revision: number };
+    const betaLine = await accessLineOf(g.access, beta!);
     assert.deepEqual(
       [betaLine.consumer, betaLine.cohort, betaLine.revision],
       ['beta-user', 'canary', r.json.canary.revision.id],

@@ -35,7 +35,9 @@ function cli(args: string[], env: Record<string, string | undefined> = {}): Prom
           PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN,
           ...env,
         },
-        timeout: 30_000,
+        // A safety net only (a hung CLI), not a timing assertion: on a loaded machine a tsx start
+        // alone can take tens of seconds.
+        timeout: 120_000,
       },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;

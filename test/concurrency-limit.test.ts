@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { validator } from '../src/config/ajv.js';
 import { ConcurrencyLimitSchema } from '../src/policies/concurrency-limit/schema.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, type Reply, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -114,7 +115,7 @@ describe('concurrency-limit: through the gateway', () => {
       await h.reached(1);
       const late: Reply = await call(`${t.url}/hello`);
       assert.equal(late.status, 429);
-      const line = t.access.lines.at(-1) as { detail: string };
+      const line = await accessLineOf(t.access, late);
       assert.match(line.detail, /waited 300 ms in the queue/);
       h.release();
       assert.equal((await hold).status, 200);
@@ -143,9 +144,8 @@ describe('concurrency-limit: through the gateway', () => {
       await h.reached(2);
       h.release();
       assert.deepEqual([(await a).status, (await b).status], [200, 200]);
-      const outcomes = t.access.lines.map(
-        (l) => (l as { decisions: { outcome: string }[] }).decisions[0].outcome,
-      );
+      const lines = [await accessLineOf(t.access, await a), await accessLineOf(t.access, await b)];
+      const outcomes = lines.map((l) => (l as { decisions: { outcome: string }[] }).decisions[0].outcome);
       assert.deepEqual(outcomes.sort(), ['allow', 'would_deny']);
     } finally {
       await t.stop();

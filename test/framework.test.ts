@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Type as T } from '@sinclair/typebox';
 import type { PolicyContext } from '../src/core/context.js';
 import { definePolicy, type PolicyHandlers } from '../src/core/policy.js';
+import { accessLine } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -130,17 +131,8 @@ async function send(path: string, headers: Record<string, string> = {}) {
   const id = `fw-${++n}`;
   const seen = up.seen.length;
   const r = await call(`${t.url}${path}`, { headers: { 'x-request-id': id, ...headers } });
-  const line = await accessLine(id);
+  const line = await accessLine(t.access, id);
   return { r, line, decisions: line.decisions as Decision[] | undefined, forwarded: up.seen.slice(seen) };
-}
-
-async function accessLine(id: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const line = t.access.lines.find((l) => l.request_id === id);
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no access log line for ${id}`);
 }
 
 async function metric(line: string): Promise<number> {

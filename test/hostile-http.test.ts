@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { accessLine, accessLineOf, accessLines } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -73,20 +74,6 @@ async function metric(t: TestGateway, name: string, labels: string): Promise<num
   const r = await adminCall(t, 'GET', '/metrics');
   const line = r.text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line ? Number(line.split(' ').pop()) : 0;
-}
-
-/** Waits (bounded) for an access log line that satisfies `pred`, after index `from`. */
-async function accessLine(
-  t: TestGateway,
-  from: number,
-  pred: (l: Record<string, unknown>) => boolean,
-): Promise<Record<string, any>> {
-  for (let i = 0; i < 100; i++) {
-    const l = t.access.lines.slice(from).find(pred);
-    if (l) return l;
-    await sleep(20);
-  }
-  assert.fail(`no matching access log line; got ${JSON.stringify(t.access.lines.slice(from))}`);
 }
 
 async function stillServes(t: TestGateway): Promise<void> {
@@ -221,7 +208,7 @@ describe('hostile HTTP on the data plane', () => {
       assert.equal(r.json?.error?.code, 'PCS_ERR_BAD_REQUEST');
       assert.equal(r.headers.connection, 'close');
       assert.equal(r.closed, true, 'the connection is closed');
-      const line = await accessLine(t, from, (l) => l.error === 'PCS_ERR_BAD_REQUEST');
+      const [line] = await accessLines(t.access, (l) => l.error === 'PCS_ERR_BAD_REQUEST', { from });
       assert.equal(line.status, 400);
       assert.equal(await metric(t, 'portcullis_client_errors_total', 'kind="malformed"'), before + 1);
       assert.equal(echo.seen.length, seenBefore, 'nothing reached the upstream');
@@ -236,7 +223,7 @@ describe('hostile HTTP on the data plane', () => {
     assert.equal(r.status, 431);
     assert.equal(r.json?.error?.code, 'PCS_ERR_HEADERS_TOO_LARGE');
     assert.equal(r.closed, true);
-    const line = await accessLine(t, from, (l) => l.error === 'PCS_ERR_HEADERS_TOO_LARGE');
+    const [line] = await accessLines(t.access, (l) => l.error === 'PCS_ERR_HEADERS_TOO_LARGE', { from });
     assert.equal(line.status, 431);
     assert.equal(await metric(t, 'portcullis_client_errors_total', 'kind="header_overflow"'), before + 1);
     // Just under the limit still passes.
@@ -249,15 +236,16 @@ describe('hostile HTTP on the data plane', () => {
   });
 
   it('answers 414 PCS_ERR_URI_TOO_LONG past gateway.limits.maxUrlLength', async () => {
-    const from = t.access.lines.length;
     const seenBefore = echo.seen.length;
     const r = await raw(
       port,
-      send(`GET /echo/${'x'.repeat(300)} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`),
+      send(
+        `GET /echo/${'x'.repeat(300)} HTTP/1.1\r\nHost: a\r\nX-Request-Id: hostile-414\r\nConnection: close\r\n\r\n`,
+      ),
     );
     assert.equal(r.status, 414);
     assert.equal(r.json?.error?.code, 'PCS_ERR_URI_TOO_LONG');
-    const line = await accessLine(t, from, (l) => l.error === 'PCS_ERR_URI_TOO_LONG');
+    const line = await accessLine(t.access, 'hostile-414');
     assert.equal(line.status, 414);
     assert.equal(echo.seen.length, seenBefore);
     // At the limit it passes.
@@ -287,7 +275,7 @@ describe('hostile HTTP on the data plane', () => {
     assert.ok(Date.now() - started < 3000, 'within a bounded time');
     assert.equal(r.status, 408);
     assert.equal(r.json?.error?.code, 'PCS_ERR_REQUEST_TIMEOUT');
-    const line = await accessLine(t, from, (l) => l.error === 'PCS_ERR_REQUEST_TIMEOUT');
+    const [line] = await accessLines(t.access, (l) => l.error === 'PCS_ERR_REQUEST_TIMEOUT', { from });
     assert.equal(line.status, 408);
     assert.equal(await metric(t, 'portcullis_client_errors_total', 'kind="timeout"'), before + 1);
     await stillServes(t);
@@ -319,11 +307,13 @@ describe('hostile HTTP on the data plane', () => {
 
   it('aborts the upstream call when the client disconnects mid-body, and logs 499', async () => {
     const before = await metric(t, 'portcullis_client_errors_total', 'kind="aborted"');
-    const from = t.access.lines.length;
     await raw(
       port,
       async (s) => {
-        s.write('POST /s/slow-body HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n');
+        // Over the service's bufferBodyBytes (64 KiB), so the body streams to the upstream.
+        s.write(
+          'POST /s/slow-body HTTP/1.1\r\nHost: a\r\nX-Request-Id: hostile-499\r\nContent-Length: 100000\r\n\r\n',
+        );
         s.write('only part of the body');
         // Wait until the gateway has opened the upstream call, then go away.
         for (let i = 0; i < 100 && !scripted.arrived.includes('/slow-body'); i++) await sleep(10);
@@ -331,7 +321,7 @@ describe('hostile HTTP on the data plane', () => {
       },
       1000,
     );
-    const line = await accessLine(t, from, (l) => l.route === 'scripted');
+    const line = await accessLine(t.access, 'hostile-499');
     assert.equal(line.status, 499);
     assert.equal(line.error, 'PCS_ERR_CLIENT_ABORTED');
     for (let i = 0; i < 100 && !scripted.aborted.includes('/slow-body'); i++) await sleep(10);
@@ -341,11 +331,10 @@ describe('hostile HTTP on the data plane', () => {
   });
 
   it('answers 502 PCS_ERR_UPSTREAM_UNAVAILABLE when the upstream resets before answering', async () => {
-    const from = t.access.lines.length;
     const r = await call(`${t.url}/s/reset-before`);
     assert.equal(r.status, 502);
     assert.equal(r.json.error.code, 'PCS_ERR_UPSTREAM_UNAVAILABLE');
-    const line = await accessLine(t, from, (l) => l.route === 'scripted');
+    const line = await accessLineOf(t.access, r);
     assert.equal(line.status, 502);
     assert.equal(line.error, 'PCS_ERR_UPSTREAM_UNAVAILABLE');
     await stillServes(t);
@@ -354,13 +343,16 @@ describe('hostile HTTP on the data plane', () => {
   it('cuts the client off when the upstream resets mid-response, and logs the upstream fault', async () => {
     const clientBefore = await metric(t, 'portcullis_client_errors_total', 'kind="aborted"');
     const upBefore = await metric(t, 'portcullis_upstream_errors_total', 'service="scripted",kind="body"');
-    const from = t.access.lines.length;
-    const r = await raw(port, send('GET /s/reset-mid HTTP/1.1\r\nHost: a\r\n\r\n'), 2000);
+    const r = await raw(
+      port,
+      send('GET /s/reset-mid HTTP/1.1\r\nHost: a\r\nX-Request-Id: hostile-mid\r\n\r\n'),
+      2000,
+    );
     assert.equal(r.status, 200, 'the headers were already sent');
     assert.equal(r.closed, true, 'the connection is closed, so the client sees a truncated answer');
     assert.ok(r.body.includes('first part of the answer;'));
     assert.ok(!r.body.endsWith('0\r\n\r\n'), 'no final chunk: the client can tell it is incomplete');
-    const line = await accessLine(t, from, (l) => l.route === 'scripted');
+    const line = await accessLine(t.access, 'hostile-mid');
     assert.equal(line.error, 'PCS_ERR_UPSTREAM_BAD_RESPONSE');
     assert.equal(line.status, 502);
     assert.equal(line.upstream_status, 200);
@@ -378,13 +370,12 @@ describe('hostile HTTP on the data plane', () => {
 
   it('answers 504 PCS_ERR_UPSTREAM_TIMEOUT when the upstream never answers (timeouts.readMs)', async () => {
     const before = await metric(t, 'portcullis_upstream_errors_total', 'service="scripted",kind="timeout"');
-    const from = t.access.lines.length;
     const started = Date.now();
     const r = await call(`${t.url}/s/never`);
     assert.equal(r.status, 504);
     assert.equal(r.json.error.code, 'PCS_ERR_UPSTREAM_TIMEOUT');
     assert.ok(Date.now() - started < 2000, 'answered soon after readMs');
-    const line = await accessLine(t, from, (l) => l.route === 'scripted');
+    const line = await accessLineOf(t.access, r);
     assert.equal(line.status, 504);
     assert.equal(line.error, 'PCS_ERR_UPSTREAM_TIMEOUT');
     assert.equal(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { accessLine } from './helpers/access-log.js';
 import { adminCall, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -216,11 +217,7 @@ describe('issue 11.1: path normalisation options, through the gateway', () => {
 
   it('refusals are logged with their cause', async () => {
     await raw(g.url, '/admin%2fx', { 'x-request-id': 'path-bypass-1' });
-    let line: any;
-    for (let i = 0; i < 50 && !line; i++) {
-      line = g.access.lines.find((l) => l.request_id === 'path-bypass-1');
-      if (!line) await new Promise((r) => setTimeout(r, 10));
-    }
+    const line = await accessLine(g.access, 'path-bypass-1');
     assert.equal(line.status, 400);
     assert.equal(line.error, 'PCS_ERR_PATH_REJECTED');
     assert.equal(line.detail, 'encoded slash in path');

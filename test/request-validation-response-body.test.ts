@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { accessLineOf } from './helpers/access-log.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -65,10 +66,9 @@ describe('request-validation: response bodies are checked after they went out', 
 
   const decisionFor = async (path: string) => {
     const r = await call(`${gw.url}${path}`);
-    await new Promise((res) => setTimeout(res, 30));
-    const line = gw.access.lines.findLast((l) => l.path === path);
+    const line = await accessLineOf(gw.access, r);
     const d = (
-      (line?.decisions ?? []) as { phase: string; outcome: string; rule?: string; code?: string }[]
+      (line.decisions ?? []) as { phase: string; outcome: string; rule?: string; code?: string }[]
     ).filter((x) => x.phase === 'response' && x.outcome === 'would_deny');
     return { r, d };
   };

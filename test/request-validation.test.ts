@@ -5,6 +5,7 @@ import { validator } from '../src/config/ajv.js';
 import { importOpenApi } from '../src/openapi/import.js';
 import { loadSpec, type OpenApiDoc } from '../src/openapi/spec.js';
 import { RequestValidationSchema } from '../src/policies/request-validation/schema.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -23,8 +24,6 @@ function configFor(
   Object.assign(p.config, extra);
   return imported;
 }
-
-const lastAccess = (t: TestGateway) => t.access.lines[t.access.lines.length - 1] as Record<string, any>;
 
 describe('request-validation: schema', () => {
   it('requires a spec and refuses unknown keys', () => {
@@ -59,7 +58,7 @@ describe('request-validation through the gateway (enforce)', () => {
       headers: { 'x-trace-id': '3f1d2a6e-8b1c-4c7e-9d3f-2a6e8b1c4c7e' },
     });
     assert.equal(r.status, 200);
-    assert.equal(lastAccess(t).decisions[0].outcome, 'allow');
+    assert.equal((await accessLineOf(t.access, r)).decisions[0].outcome, 'allow');
   });
 
   it('refuses bad query values, listing the locations only', async () => {
@@ -69,7 +68,7 @@ describe('request-validation through the gateway (enforce)', () => {
     assert.match(r.json.error.message, /query\.limit must be <= 100/);
     assert.match(r.json.error.message, /query\.tags\.1 must be one of the allowed values/);
     assert.doesNotMatch(r.json.error.message, /root|500/);
-    assert.equal(lastAccess(t).decisions[0].rule, 'listUsers:query');
+    assert.equal((await accessLineOf(t.access, r)).decisions[0].rule, 'listUsers:query');
   });
 
   it('refuses unknown deepObject keys, repeated scalars and a bad header format', async () => {
@@ -215,14 +214,16 @@ describe('request-validation: shadow, off and responses', () => {
   it('shadow records would_deny and lets invalid and undocumented requests through', async () => {
     const t = await startGateway(configFor(doc, up.url, 'shadow'));
     try {
-      assert.equal((await call(`${t.url}/users?limit=500`)).status, 200);
-      const d = lastAccess(t).decisions[0];
+      const bad = await call(`${t.url}/users?limit=500`);
+      assert.equal(bad.status, 200);
+      const d = (await accessLineOf(t.access, bad)).decisions[0];
       assert.deepEqual(
         [d.outcome, d.code, d.rule],
         ['would_deny', 'PCS_ERR_REQUEST_INVALID', 'listUsers:query'],
       );
-      assert.equal((await call(`${t.url}/hidden`)).status, 200);
-      assert.equal(lastAccess(t).decisions[0].code, 'PCS_ERR_UNDOCUMENTED_ENDPOINT');
+      const hidden = await call(`${t.url}/hidden`);
+      assert.equal(hidden.status, 200);
+      assert.equal((await accessLineOf(t.access, hidden)).decisions[0].code, 'PCS_ERR_UNDOCUMENTED_ENDPOINT');
     } finally {
       await t.stop();
     }
@@ -231,8 +232,9 @@ describe('request-validation: shadow, off and responses', () => {
   it('off makes no decision at all', async () => {
     const t = await startGateway(configFor(doc, up.url, 'off'));
     try {
-      assert.equal((await call(`${t.url}/users?limit=500`)).status, 200);
-      assert.equal(lastAccess(t).decisions, undefined);
+      const r = await call(`${t.url}/users?limit=500`);
+      assert.equal(r.status, 200);
+      assert.equal((await accessLineOf(t.access, r)).decisions, undefined);
     } finally {
       await t.stop();
     }
@@ -257,8 +259,9 @@ describe('request-validation: shadow, off and responses', () => {
   it('undocumented: allow lets shadow APIs through with an event', async () => {
     const t = await startGateway(configFor(doc, up.url, 'enforce', { undocumented: 'allow' }));
     try {
-      assert.equal((await call(`${t.url}/hidden`)).status, 200);
-      assert.equal(lastAccess(t).decisions[0].rule, 'undocumented');
+      const r = await call(`${t.url}/hidden`);
+      assert.equal(r.status, 200);
+      assert.equal((await accessLineOf(t.access, r)).decisions[0].rule, 'undocumented');
       assert.ok(t.logs.lines.some((l) => l.security_event && l.type === 'openapi.undocumented'));
     } finally {
       await t.stop();
@@ -270,7 +273,9 @@ describe('request-validation: shadow, off and responses', () => {
     try {
       const r = await call(`${t.url}/users/5`, { headers: { cookie: 'session=deadbeef' } });
       assert.equal(r.status, 200);
-      const d = lastAccess(t).decisions.find((x: { phase: string }) => x.phase === 'response');
+      const d = (await accessLineOf(t.access, r)).decisions.find(
+        (x: { phase: string }) => x.phase === 'response',
+      );
       assert.deepEqual([d.outcome, d.rule], ['allow', 'getUser:response-mismatch']);
       const ev = t.logs.lines.find((l) => l.type === 'openapi.response_mismatch') as Record<string, any>;
       assert.deepEqual(ev.detail.issues, [

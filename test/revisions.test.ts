@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { canonicalJson, sha256 } from '../src/core/canonical.js';
+import { canonicalJson, sha256 } from '../src/lib/canonical.js';
 import { ManualClock } from '../src/core/clock.js';
 import { verifyChain } from '../src/store/audit-chain.js';
 import { adminCall, call, startGateway, type TestGateway } from './helpers/gateway.js';
@@ -345,12 +345,19 @@ describe('revisions: the audit log', () => {
       db.prepare('UPDATE audit SET detail = \'{"message":"deny loopback","parent":1}\' WHERE id = 2').run();
       assert.deepEqual(verifyChain(await t.gw.store.listAudit()), { ok: true }, 'restored');
 
-      // Re-hashing an edited row does not help: the next row's prevHash no longer matches.
+      // A forged hash on a row is caught. The forgery always differs from the real hash (forcing a
+      // fixed first character would be a no-op for 1 hash in 16, and the test would fail by chance).
       const row = db.prepare('SELECT hash FROM audit WHERE id = 3').get() as { hash: string };
-      db.prepare("UPDATE audit SET hash = 'f' || substr(hash, 2) WHERE id = 3").run();
-      const broken = verifyChain(await t.gw.store.listAudit());
-      assert.equal(broken.ok, false);
+      const forged = `${row.hash[0] === 'f' ? '0' : 'f'}${row.hash.slice(1)}`;
+      assert.notEqual(forged, row.hash);
+      db.prepare('UPDATE audit SET hash = ? WHERE id = 3').run(forged);
+      assert.deepEqual(verifyChain(await t.gw.store.listAudit()), {
+        ok: false,
+        id: 3,
+        reason: 'event content does not match its hash',
+      });
       db.prepare('UPDATE audit SET hash = ? WHERE id = 3').run(row.hash);
+      assert.deepEqual(verifyChain(await t.gw.store.listAudit()), { ok: true }, 'restored');
 
       db.prepare('DELETE FROM audit WHERE id = 3').run();
       assert.deepEqual(verifyChain(await t.gw.store.listAudit()), {

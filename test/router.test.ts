@@ -350,7 +350,7 @@ describe('route table: case-insensitive routes', () => {
         ...d,
       } as RouteConfig,
     }));
-    const t = new RouteTable(routes);
+    const t = RouteTable.of(routes);
     return (path: string, method = 'GET') => t.find(method, 'gw.test', path, {})?.route.def.name;
   }
 
@@ -387,7 +387,7 @@ describe('route table: case-insensitive routes', () => {
         def: { name: 'all', paths: ['/'], pathMatch: 'prefix', priority: 0 } as RouteConfig,
       },
     ];
-    const t = new RouteTable(routes);
+    const t = RouteTable.of(routes);
     const m = t.find('GET', 'gw.test', '/USERS/AbC', {});
     assert.equal(m?.route.def.name, 'u');
     assert.equal(m?.params.id, 'AbC');

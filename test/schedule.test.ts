@@ -4,6 +4,7 @@ import { validator } from '../src/config/ajv.js';
 import { ManualClock } from '../src/core/clock.js';
 import { schedule } from '../src/policies/schedule/policy.js';
 import { ScheduleSchema } from '../src/policies/schedule/schema.js';
+import { accessLineOf } from './helpers/access-log.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 import { startUpstream, type Upstream } from './helpers/upstream.js';
 
@@ -70,7 +71,7 @@ describe('schedule: through the gateway', () => {
       const closed = await at('2024-03-29T17:00:00Z');
       assert.equal(closed.status, 403);
       assert.equal(closed.json.error.code, 'PCS_ERR_OUTSIDE_SCHEDULE');
-      const line = t.access.lines.at(-1) as { detail: string; decisions: { rule: string }[] };
+      const line = await accessLineOf(t.access, closed);
       assert.equal(line.detail, 'closed at fri 18:00 Europe/Paris');
       assert.equal(line.decisions[0].rule, 'closed:Europe/Paris');
       // Saturday: closed all day.
@@ -106,8 +107,9 @@ describe('schedule: through the gateway', () => {
     for (const mode of ['shadow', 'off']) {
       t = await startGateway(config(up.url, { windows: [{ from: '09:00', to: '10:00' }] }, mode), { clock });
       try {
-        assert.equal((await at('2024-01-14T12:00:00Z')).status, 200);
-        const decisions = (t.access.lines.at(-1) as { decisions?: { outcome: string }[] }).decisions;
+        const r = await at('2024-01-14T12:00:00Z');
+        assert.equal(r.status, 200);
+        const decisions = (await accessLineOf(t.access, r)).decisions as { outcome: string }[] | undefined;
         assert.deepEqual(
           decisions?.map((d) => d.outcome),
           mode === 'shadow' ? ['would_deny'] : undefined,

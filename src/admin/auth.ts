@@ -10,8 +10,17 @@ export class AdminToken {
   }
 
   check(header: string | undefined): boolean {
-    if (!header?.startsWith('Bearer ')) return false;
-    const given = createHash('sha256').update(header.slice(7).trim()).digest();
+    const token = bearerToken(header);
+    if (token === undefined) return false;
+    const given = createHash('sha256').update(token).digest();
     return timingSafeEqual(given, this.digest);
   }
+}
+
+const BEARER = /^bearer[ \t]+([^ \t].*?)[ \t]*$/i;
+
+/** The token of `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return BEARER.exec(header)?.[1];
 }

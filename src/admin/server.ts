@@ -4,11 +4,12 @@ import { Type as T } from '@sinclair/typebox';
 import FindMyWay from 'find-my-way';
 import type { Logger } from 'pino';
 import { formatAjvErrors, validator } from '../config/ajv.js';
-import { parseConfigText } from '../config/load.js';
+import { parseConfigSteps } from '../config/load.js';
 import { ConsumerDecl } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { PolicyServices } from '../core/policy.js';
+import { runSliced } from '../core/slices.js';
 import { NotFoundError, type Revisions } from '../core/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
@@ -18,6 +19,7 @@ import type { Approvals } from '../approvals/approvals.js';
 import { CanaryConflictError } from '../canary/canary.js';
 import { AdminError, readBody, readJson, sendAdminError, sendJson } from './http.js';
 import { openApiDocument } from './openapi.js';
+import type { AuditKeyRing } from '../store/audit-keys.js';
 
 export interface AdminDeps {
   revisions: Revisions;
@@ -35,6 +37,8 @@ export interface AdminDeps {
   logger: Logger;
   clock: Clock;
   startedAt: number;
+  /** The audit keys the gateway holds, so `GET /audit/verify` checks keyed events (never stored). */
+  auditKeys?: AuditKeyRing;
   maxBodyBytes?: number;
 }
 
@@ -141,7 +145,8 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
     const text = await readBody(req, max);
     let config: unknown;
     try {
-      config = parseConfigText(text, 'body');
+      // In time slices: a large body must not stall the data plane (docs/revisions.md).
+      config = await runSliced(parseConfigSteps(text, 'body'));
     } catch (err) {
       throw configRefused(err);
     }

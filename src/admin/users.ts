@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { IdentityStore, StoredAdmin } from '../store/identity-store.js';
-import type { AdminToken } from './auth.js';
+import { type AdminToken, bearerToken } from './auth.js';
 
 export type AdminRole = 'admin' | 'viewer';
 
@@ -40,9 +40,9 @@ export class AdminUsers {
   ) {}
 
   async authenticate(header: string | undefined): Promise<AdminIdentity | undefined> {
-    if (!header?.startsWith('Bearer ')) return undefined;
+    const token = bearerToken(header);
+    if (token === undefined) return undefined;
     if (this.root.check(header)) return { name: ROOT_ADMIN, role: 'admin' };
-    const token = header.slice(7).trim();
     if (!token.startsWith('pcs_adm_')) return undefined;
     // A lookup by the token's hash: the hash is what is stored, so no comparison leaks timing.
     const a = await this.store.getAdminByTokenHash(tokenHash(token));

@@ -7,7 +7,7 @@ import type { RouteConfig } from '../config/schema.js';
 import { ResponseCache } from './cache.js';
 import type { CompiledProvider } from './dispatch.js';
 import { PROVIDERS } from './providers/index.js';
-import type { AiModelConfig, AiSectionConfig } from './schema.js';
+import type { AiModelConfig, AiSectionConfig } from '../config/ai-schema.js';
 import { type CompiledTemplate, compileTemplate } from './template.js';
 import { makeTerminal, type AiShared } from './terminal.js';
 import { providerHash } from './upstream.js';

@@ -8,7 +8,7 @@ import {
 import { fromGeminiResponse, GeminiStreamDecoder, toGeminiRequest } from './protocols/gemini-wire.js';
 import type { ChatChunk, ChatRequest, ChatResponse } from './protocols/types.js';
 import type { ProviderSpec } from './providers/index.js';
-import type { AiModelConfig, AiProviderConfig, AiTargetConfig } from './schema.js';
+import type { AiModelConfig, AiProviderConfig, AiTargetConfig } from '../config/ai-schema.js';
 import { callProvider, classify, type ProviderReply, poolFor, UpstreamFailure } from './upstream.js';
 
 /** A provider as compiled: its config (secrets resolved), its spec, where it lives. */

@@ -1,5 +1,5 @@
 import type { ChatRequest } from './protocols/types.js';
-import type { AiTemplateConfig } from './schema.js';
+import type { AiTemplateConfig } from '../config/ai-schema.js';
 
 /**
  * Prompt templates, compiled once per revision: the messages are split into literal parts and

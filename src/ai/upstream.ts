@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Pool } from 'undici';
-import type { AiProviderConfig } from './schema.js';
+import type { AiProviderConfig } from '../config/ai-schema.js';
 
 /**
  * Provider connection pools, kept across revisions: a pool is keyed by the hash of its

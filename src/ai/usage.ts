@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { AiSectionConfig } from '../config/ai-schema.js';
 import type { AiUsageRecord, RequestLogStore } from '../store/request-log-store.js';
-import type { AiSectionConfig } from './schema.js';
 
 /** Prices per provider model; `provider/model` entries win over bare model names. */
 export class PriceTable {

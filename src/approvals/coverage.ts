@@ -1,4 +1,4 @@
-import { canonicalJson, sha256 } from '../core/canonical.js';
+import { canonicalJson, sha256 } from '../lib/canonical.js';
 import type { Chain } from '../core/chain.js';
 import type { CompiledRevision, CompiledRoute } from '../core/compile.js';
 import type { Consumer } from '../core/context.js';

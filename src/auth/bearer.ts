@@ -61,6 +61,7 @@ export function bearerAuthenticator(
   const forward = Object.entries(o.forwardClaims).map(
     ([claim, header]) => [claim, header.toLowerCase()] as const,
   );
+  for (const [, h] of forward) deps.assertsHeader?.(h);
 
   function invalid(f: AuthFailure): AuthFailure {
     return f.challenge || f.providerDown ? f : { ...f, challenge: invalidChallenge };

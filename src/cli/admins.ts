@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { type AdminOpts, callAdmin, printJson, withAdminOptions } from './admin-call.js';
 
+/** What each role may do, as `admins add` explains it (src/admin/server.ts enforces it). */
+const ROLES = {
+  admin: 'may change config, approve the proposals of other admins and manage admins',
+  viewer: 'read only: may not change anything nor approve proposals',
+} as const;
+
 /** `portcullis admins list | add | confirm | remove`: named admins with their own tokens and roles. */
 export function registerAdminCommands(program: Command): void {
   const admins = program.command('admins').description('admins of the admin API, their roles and tokens');
@@ -23,10 +29,27 @@ export function registerAdminCommands(program: Command): void {
     });
 
   withAdminOptions(admins.command('add <name>').description('create an admin; prints its token once'))
-    .option('--role <role>', 'admin or viewer', 'viewer')
-    .action(async (name: string, o: AdminOpts & { role: string }) => {
+    .option(
+      '--role <role>',
+      `required: ${Object.entries(ROLES)
+        .map(([r, can]) => `${r} (${can})`)
+        .join(' or ')}`,
+    )
+    .action(async (name: string, o: AdminOpts & { role?: string }) => {
+      // No default: a viewer cannot approve a proposal, an admin can change everything; the one
+      // adding an admin says which it is.
+      if (!o.role || !Object.hasOwn(ROLES, o.role)) {
+        process.stderr.write(
+          `error: give --role:\n${Object.entries(ROLES)
+            .map(([r, can]) => `  --role ${r.padEnd(6)}  ${can}\n`)
+            .join('')}`,
+        );
+        process.exit(1);
+      }
       const r = await callAdmin(o, 'POST', '/admins', { name, role: o.role });
-      process.stdout.write(`admin ${r.name} (${r.role}) created; token (shown once): ${r.token}\n`);
+      process.stdout.write(
+        `admin ${r.name} (${r.role}: ${ROLES[r.role as keyof typeof ROLES]}) created; token (shown once): ${r.token}\n`,
+      );
       if (r.status === 'pending')
         process.stdout.write(
           `approvals are on: the token works once another admin runs \`portcullis admins confirm ${r.name}\`\n`,

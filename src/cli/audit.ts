@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type AdminOpts, callAdmin, withAdminOptions } from './admin-call.js';
+import type { ChainReport } from '../store/audit-chain.js';
+import { printReport, runVerify, type VerifyOpts } from './audit-verify.js';
 import { adminTarget } from './client.js';
 
 interface Event {
@@ -25,36 +26,31 @@ export function registerAuditCommands(program: Command): void {
     });
 
   withAdminOptions(
-    audit.command('verify').description('walk the hash chain; exit 1 when an event was edited or deleted'),
+    audit
+      .command('verify')
+      .description('walk the hash chain; exit 1 when an event was edited, deleted or re-hashed'),
   )
     .option('--data-dir <dir>', 'check the SQLite store in this directory directly (no running gateway)')
+    .option('--file <file>', 'check an export or a file sink (JSON lines) instead')
+    .option(
+      '--audit-key-file <file>',
+      "key that HMACs the chain (env PORTCULLIS_AUDIT_KEY_FILE); repeat for earlier keys. Without --data-dir or --file: verify the gateway's export here, with this key",
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--expect-head <id:hash>', 'a head recorded earlier: fail unless that event still has that hash')
+    .option('--require-keyed', 'fail on any event hashed without a key')
     .option('--json', 'print JSON')
-    .action(async (o: AdminOpts & { dataDir?: string }) => {
-      let r: {
-        ok: boolean;
-        events: number;
-        id?: number;
-        reason?: string;
-        head?: { id: number; hash: string } | null;
-      };
-      if (o.dataDir) {
-        const [{ SqliteStore }, { verifyAudit }] = await Promise.all([
-          import('../store/sqlite.js'),
-          import('../admin/routes/audit.js'),
-        ]);
-        const store = new SqliteStore(join(o.dataDir, 'portcullis.db'));
-        r = await verifyAudit(store);
-        await store.close();
-      } else r = await verifyRemote(o);
+    .action(async (o: VerifyOpts & { json?: boolean }) => {
+      let r: ChainReport;
+      try {
+        r = await runVerify(o);
+      } catch (err) {
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-      else if (r.ok)
-        process.stdout.write(
-          `audit chain intact: ${r.events} events${r.head ? `, head ${r.head.id} ${r.head.hash.slice(0, 12)}` : ''}\n`,
-        );
-      else
-        process.stdout.write(
-          `audit chain BROKEN at event ${r.id}: ${r.reason} (${r.events} event${r.events === 1 ? '' : 's'} verified before it)\n`,
-        );
+      else printReport(r);
       if (!r.ok) process.exit(1);
     });
 
@@ -78,33 +74,10 @@ export function registerAuditCommands(program: Command): void {
       await new Promise<void>((r) => out.write(text, () => r()));
       if (o.output) {
         (out as ReturnType<typeof createWriteStream>).end();
-        process.stderr.write(
-          `${text ? text.trimEnd().split('\n').length : 0} events written to ${o.output}\n`,
-        );
+        // The last line is the head (`{"auditHead": "ID:HASH"}`), not an event.
+        const events = text.split('\n').filter((l) => l.startsWith('{"id":')).length;
+        const head = res.headers.get('x-portcullis-audit-head') || 'none';
+        process.stderr.write(`${events} events written to ${o.output}, head ${head}\n`);
       }
     });
-}
-
-type Report = {
-  ok: boolean;
-  events: number;
-  id?: number;
-  reason?: string;
-  head?: { id: number; hash: string } | null;
-};
-
-async function verifyRemote(o: AdminOpts): Promise<Report> {
-  const t = adminTarget(o);
-  const res = await fetch(`${t.url}/audit/verify`, {
-    headers: t.token ? { authorization: `Bearer ${t.token}` } : {},
-  }).catch((err: Error) => {
-    process.stderr.write(`error: cannot reach the admin API at ${t.url}: ${err.message}\n`);
-    process.exit(1);
-  });
-  // 409 carries the report of a broken chain; anything else is an error.
-  if (res.status !== 200 && res.status !== 409) {
-    process.stderr.write(`error ${res.status}: ${await res.text()}\n`);
-    process.exit(1);
-  }
-  return (await res.json()) as Report;
 }

@@ -39,6 +39,13 @@ export function renderCohorts(stable: Summary, canary: Summary): string {
     .join('\n');
 }
 
+/** Who the canary serves, in words: the sticky key says what a "caller" is. */
+export function describeSlice(slice: { percent?: number; group?: string; sticky: string }): string {
+  if (slice.group) return `consumer group ${slice.group}`;
+  if (slice.sticky === 'ip') return `${slice.percent}% of callers, sticky on the client IP`;
+  return `${slice.percent}% of callers, sticky on the credential presented, falling back to the client IP for anonymous requests`;
+}
+
 /** `portcullis canary start | status | promote | abort`: the admin API's /canary. */
 export function registerCanaryCommands(program: Command): void {
   const canary = program.command('canary').description('serve a candidate revision to a slice of traffic');
@@ -46,7 +53,11 @@ export function registerCanaryCommands(program: Command): void {
   withAdminOptions(canary.command('start <file>').description('start a canary with a config file'))
     .option('--percent <n>', 'share of callers (0.01-100), sticky')
     .option('--group <name>', 'a consumer group served by the canary')
-    .option('--sticky <key>', 'percent mode: consumer (the credential presented) or ip', 'consumer')
+    .option(
+      '--sticky <key>',
+      'percent mode: consumer (the credential presented; the client IP when there is none) or ip',
+      'consumer',
+    )
     .option('-m, --message <text>', 'why: recorded with the revision')
     .option('--max-deny-rate <x>', 'roll back above this deny rate (0-1)')
     .option('--max-5xx-rate <x>', 'roll back above this 5xx rate (0-1)')
@@ -75,12 +86,13 @@ export function registerCanaryCommands(program: Command): void {
       });
       if (o.json) return printJson(r);
       const c = r.canary;
-      const slice = c.slice.group
-        ? `consumer group ${c.slice.group}`
-        : `${c.slice.percent}% by ${c.slice.sticky}`;
       process.stdout.write(
-        `canary revision ${c.revision.id} (${c.revision.hash.slice(0, 12)}) serving ${slice}\n`,
+        `canary revision ${c.revision.id} (${c.revision.hash.slice(0, 12)}) serving ${describeSlice(c.slice)}\n`,
       );
+      if (!c.slice.group)
+        process.stdout.write(
+          'a caller keeps its cohort: all requests with one credential, or from one client IP, land on the same side\n',
+        );
     });
 
   withAdminOptions(canary.command('status').description('both cohorts side by side'))
@@ -90,11 +102,8 @@ export function registerCanaryCommands(program: Command): void {
       if (o.json) return printJson(r);
       const c = r.canary;
       if (!c) return void process.stdout.write(`no canary; active revision ${r.stable?.id ?? '-'}\n`);
-      const slice = c.slice.group
-        ? `consumer group ${c.slice.group}`
-        : `${c.slice.percent}% by ${c.slice.sticky}`;
       process.stdout.write(
-        `canary revision ${c.revision.id} vs stable ${r.stable?.id ?? '-'}: ${slice}, for ${c.runningSeconds}s, started by ${c.startedBy}\n`,
+        `canary revision ${c.revision.id} vs stable ${r.stable?.id ?? '-'}: ${describeSlice(c.slice)}, for ${c.runningSeconds}s, started by ${c.startedBy}\n`,
       );
       process.stdout.write(`${renderCohorts(c.cohorts.stable, c.cohorts.canary)}\n`);
       const e = c.lastEvaluation;

@@ -31,6 +31,23 @@ export function cliAuthor(): string {
   return process.env.PORTCULLIS_AUTHOR || process.env.USER || 'cli';
 }
 
+/**
+ * Failures after the connection was made: the request went out (or may have), and the answer was
+ * lost. Anything else (refused, unknown host, connect timeout) failed before anything was sent.
+ */
+const LOST_AFTER_SENDING = new Set([
+  'UND_ERR_SOCKET',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/** What the caller should do when a change's answer was lost: find out whether it was made. */
+const CHECK_HINT = 'check `portcullis revisions` (or `portcullis audit`) to see whether it was applied';
+
 /** Calls the admin API of a running gateway. */
 export async function adminCall(
   t: AdminTarget,
@@ -51,11 +68,27 @@ export async function adminCall(
       },
     });
   } catch (err) {
+    const cause = (err as Error & { cause?: Error & { code?: string } }).cause;
+    const why = cause?.message ?? (err as Error).message;
+    if (cause?.code && LOST_AFTER_SENDING.has(cause.code))
+      throw new Error(
+        SAFE_METHODS.has(method)
+          ? `the connection to the admin API at ${t.url} was lost before its answer (${why}): try again`
+          : `the request was sent to the admin API at ${t.url} but the answer was lost (${why}): ${CHECK_HINT} before trying again`,
+      );
+    throw new Error(`cannot reach the admin API at ${t.url}: ${why}`);
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
     throw new Error(
-      `cannot reach the admin API at ${t.url}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`,
+      res.ok && !SAFE_METHODS.has(method)
+        ? `the admin API at ${t.url} answered ${res.status}, so the change was made, but the rest of its answer was lost (${why}): see \`portcullis revisions\` (or \`portcullis audit\`)`
+        : `the admin API at ${t.url} answered ${res.status} but the rest of its answer was lost (${why}): try again`,
     );
   }
-  const text = await res.text();
   let parsed: unknown = {};
   try {
     if (text) parsed = JSON.parse(text);

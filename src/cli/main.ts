@@ -9,6 +9,14 @@ import type { RevisionMeta } from '../store/store.js';
 import { AdminCallError, adminCall, adminTarget } from './client.js';
 import { registerCredentialCommands } from './credentials.js';
 
+// `portcullis diff 1 2 | head -1`: when the reader closes the pipe, stop quietly, as other Unix
+// tools do, for every command (not a stack trace on stderr and exit 1).
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+
 // The gateway, the compiler and the policies are imported by the commands that need them, so
 // that the admin commands (revisions, diff, apply...) start in a fraction of the time.
 const renderDiff = async (d: ConfigDiff) => (await import('../core/diff.js')).renderDiff(d);
@@ -45,8 +53,21 @@ program
   .option('--tls-cert <file>', 'PEM certificate (chain) of the HTTPS listener')
   .option('--tls-key <file>', 'PEM private key of the HTTPS listener')
   .option('--tls-ca <file...>', 'PEM CA file(s) that client certificates must chain to (mtls-auth)')
+  .option(
+    '--audit-key-file <file>',
+    'HMAC key of the audit chain, kept out of the store (env PORTCULLIS_AUDIT_KEY_FILE); repeat: the first signs, later ones (earlier keys) only verify',
+    collect,
+    [],
+  )
+  .option(
+    '--audit-sink <sink>',
+    'also copy every audit event to file:PATH (append-only) or POST it to an http(s):// URL (env PORTCULLIS_AUDIT_SINK); repeatable',
+    collect,
+    [],
+  )
   .action(async (o) => {
     const { Gateway } = await import('../gateway.js');
+    const { readAuditKeyFile } = await import('../store/audit-keys.js');
     let configFile: string | undefined = o.config;
     if (!configFile) {
       configFile = join(root, 'examples', 'gateway.yaml');
@@ -57,6 +78,22 @@ program
     const token = o.adminTokenFile
       ? readFileSync(o.adminTokenFile, 'utf8').trim()
       : process.env.PORTCULLIS_ADMIN_TOKEN;
+    const keyFiles: string[] = o.auditKeyFile.length
+      ? o.auditKeyFile
+      : process.env.PORTCULLIS_AUDIT_KEY_FILE
+        ? [process.env.PORTCULLIS_AUDIT_KEY_FILE]
+        : [];
+    let keys: Buffer[] = [];
+    try {
+      keys = keyFiles.map((f) => readAuditKeyFile(f).secret);
+    } catch (err) {
+      fail(err);
+    }
+    const sinks: string[] = o.auditSink.length
+      ? o.auditSink
+      : process.env.PORTCULLIS_AUDIT_SINK
+        ? [process.env.PORTCULLIS_AUDIT_SINK]
+        : [];
     const gw = new Gateway({
       configFile,
       watch: o.watch,
@@ -67,6 +104,9 @@ program
       adminToken: token,
       dataDir: o.dataDir,
       redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
+      auditKey: keys[0],
+      auditPreviousKeys: keys.slice(1),
+      auditSinks: sinks,
       tls:
         o.httpsPort === undefined
           ? undefined
@@ -199,6 +239,10 @@ async function call(
   } catch (err) {
     fail(err);
   }
+}
+
+function collect(v: string, all: string[]): string[] {
+  return [...all, v];
 }
 
 function enc(s: string): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import { runSync, type Steps } from '../core/slices.js';
 
 /** Deeper than any config needs; deeper documents are refused before anything recurses on them. */
 const MAX_DEPTH = 100;
@@ -9,10 +10,15 @@ const MAX_DEPTH = 100;
  * One linear pass over JSON text: keys repeated in one object (JSON.parse keeps the last one
  * silently; the config loader refuses them as the YAML parser does) and the nesting depth.
  */
-function scanJsonConfig(text: string): 'duplicate' | 'deep' | undefined {
+function* scanJsonConfig(text: string): Steps<'duplicate' | 'deep' | undefined> {
   const stack: (Set<string> | undefined)[] = [];
   let expectKey = false;
+  let nextStep = SCAN_STEP;
   for (let i = 0; i < text.length; i++) {
+    if (i >= nextStep) {
+      nextStep = i + SCAN_STEP;
+      yield;
+    }
     const c = text.charCodeAt(i);
     if (c === 0x22) {
       // A string: find its end, honouring escapes.
@@ -49,13 +55,24 @@ function scanJsonConfig(text: string): 'duplicate' | 'deep' | undefined {
   return undefined;
 }
 
+/** Characters scanned between two steps of a sliced parse (src/core/slices.ts). */
+const SCAN_STEP = 32 * 1024;
+
 /** Parses YAML or JSON text (JSON is YAML) into a plain object, or throws ConfigError. */
 export function parseConfigText(text: string, source = 'config'): unknown {
+  return runSync(parseConfigSteps(text, source));
+}
+
+/**
+ * `parseConfigText` in steps: the JSON pre-scan yields every 32 KiB (the admin API runs it in
+ * time slices). `JSON.parse` itself and the YAML parser each run in one step.
+ */
+export function* parseConfigSteps(text: string, source = 'config'): Steps<unknown> {
   // JSON (what the admin API mostly receives) is parsed natively, far faster than as YAML;
   // anything else, or JSON with a problem, goes through the YAML parser and its error messages.
   const first = text.trimStart()[0];
   if (first === '{' || first === '[') {
-    const problem = scanJsonConfig(text);
+    const problem = yield* scanJsonConfig(text);
     if (problem === 'deep')
       throw new ConfigError([{ path: source, message: `nested more than ${MAX_DEPTH} levels deep` }]);
     if (!problem) {

@@ -1,5 +1,5 @@
 import { type Static, Type as T } from '@sinclair/typebox';
-import { AiRoute, AiSection } from '../ai/schema.js';
+import { AiRoute, AiSection } from './ai-schema.js';
 
 /** A string enum that validates as `enum` (one clear error) rather than a union of literals. */
 function OneOf<const V extends readonly string[]>(
@@ -144,6 +144,30 @@ export const Service = T.Object(
       description: 'Idle keep-alive time of pooled upstream connections.',
     }),
     connections: T.Integer({ minimum: 1, default: 128, description: 'Maximum connections per target.' }),
+    maxConnections: T.Optional(
+      T.Integer({
+        minimum: 1,
+        description:
+          'Most requests in flight to this service at once, over all its targets (each holds one upstream connection). Absent: `connections` times the number of targets. Requests beyond wait in a bounded queue (`queueSize`, `queueTimeoutMs`), then get 503 `PCS_ERR_UPSTREAM_BUSY`.',
+      }),
+    ),
+    queueSize: T.Integer({
+      minimum: 0,
+      default: 1000,
+      description:
+        'Requests that may wait for one of the `maxConnections`; beyond, 503 `PCS_ERR_UPSTREAM_BUSY` at once. 0: never wait.',
+    }),
+    queueTimeoutMs: T.Integer({
+      minimum: 1,
+      default: 5000,
+      description: 'Longest wait in that queue before 503 `PCS_ERR_UPSTREAM_BUSY`.',
+    }),
+    bufferBodyBytes: T.Integer({
+      minimum: 0,
+      default: 65536,
+      description:
+        'Request bodies with a Content-Length up to this size are read whole from the client before an upstream connection is taken, so a slow client holds none. Larger or chunked bodies stream. 0: always stream.',
+    }),
   },
   strict,
 );
@@ -447,11 +471,28 @@ export const GatewaySettings = T.Object(
             description:
               'Largest body the gateway buffers when a policy must read it (schema validation, WAF, AI); 413 beyond.',
           }),
+          maxHeaders: T.Integer({
+            minimum: 1,
+            maximum: 10000,
+            default: 1000,
+            description:
+              'Most header fields a request may carry (each repeated field counts); 431 `PCS_ERR_TOO_MANY_HEADERS` beyond, never a silent cut.',
+          }),
         },
         strict,
       ),
     ),
     pathNormalization: T.Optional(GatewayPathNormalization),
+    allowTrace: T.Boolean({
+      default: false,
+      description:
+        'Forward TRACE requests. Off: they are refused with 405 `PCS_ERR_METHOD_NOT_ALLOWED` (they echo the request, cookies and credentials included, back to the caller). CONNECT is always refused: the gateway is not a forward proxy.',
+    }),
+    bodyOnGet: OneOf(['refuse', 'strip', 'forward'], {
+      default: 'refuse',
+      description:
+        'A GET or HEAD request with a body (Content-Length above 0, or Transfer-Encoding): `refuse` answers 400 `PCS_ERR_BODY_NOT_ALLOWED`; `strip` sends it upstream without the body; `forward` sends the body on (for upstreams such as Elasticsearch that read one).',
+    }),
     requestLog: T.Optional(RequestLogSettings),
     approvals: T.Optional(
       T.Object(

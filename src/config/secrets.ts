@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConfigIssue } from '../core/errors.js';
+import { runSync, type Steps } from '../core/slices.js';
 
 const REF = /\$\{(env|file|vault):([^}]+)\}/g;
 
@@ -13,15 +14,23 @@ export const processSecretEnv: SecretEnv = {
   readFile: (p) => readFileSync(p, 'utf8'),
 };
 
+interface Resolved {
+  value: unknown;
+  secrets: Set<string>;
+  issues: ConfigIssue[];
+}
+
 /**
  * Resolves `${env:NAME}` and `${file:PATH}` references anywhere in a config tree. Returns a new
  * tree (the input, which is what revisions store, keeps its references) and the set of resolved
  * values, so they can be redacted wherever text is printed. A missing secret is a config issue.
  */
-export function resolveSecrets(
-  tree: unknown,
-  senv: SecretEnv = processSecretEnv,
-): { value: unknown; secrets: Set<string>; issues: ConfigIssue[] } {
+export function resolveSecrets(tree: unknown, senv: SecretEnv = processSecretEnv): Resolved {
+  return runSync(resolveSecretsSteps(tree, senv));
+}
+
+/** `resolveSecrets` with a step per element of the top-level lists (src/core/slices.ts). */
+export function* resolveSecretsSteps(tree: unknown, senv: SecretEnv = processSecretEnv): Steps<Resolved> {
   const secrets = new Set<string>();
   const issues: ConfigIssue[] = [];
   const walk = (v: unknown, path: string): unknown => {
@@ -45,7 +54,22 @@ export function resolveSecrets(
     }
     return v;
   };
-  return { value: walk(tree, ''), secrets, issues };
+  if (!tree || typeof tree !== 'object' || Array.isArray(tree))
+    return { value: walk(tree, ''), secrets, issues };
+  const value: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(tree)) {
+    if (!Array.isArray(x)) {
+      value[k] = walk(x, `/${k}`);
+      continue;
+    }
+    const list: unknown[] = [];
+    for (let i = 0; i < x.length; i++) {
+      list.push(walk(x[i], `/${k}/${i}`));
+      yield;
+    }
+    value[k] = list;
+  }
+  return { value, secrets, issues };
 }
 
 function lookup(kind: string, ref: string, senv: SecretEnv): { value?: string; error?: string } {

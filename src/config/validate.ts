@@ -1,9 +1,18 @@
+import type { TSchema } from '@sinclair/typebox';
 import type { ConfigIssue } from '../core/errors.js';
 import type { PolicyModule } from '../core/policy.js';
+import { scopeKey } from '../core/scope.js';
+import { eachStep, runSync, type Steps } from '../core/slices.js';
 import { formatAjvErrors, validator } from './ajv.js';
 import { Config, type PolicyConfig } from './schema.js';
 
 export type PolicyRegistry = ReadonlyMap<string, PolicyModule>;
+
+export interface CheckedConfig {
+  config: Config;
+  issues: ConfigIssue[];
+  schemaValid: boolean;
+}
 
 /**
  * Schema and semantic checks. Returns a deep copy of the input with defaults filled in, and
@@ -11,27 +20,37 @@ export type PolicyRegistry = ReadonlyMap<string, PolicyModule>;
  * whether the config has the right shape, so later checks (secrets, policy compilation) can
  * still run and add their issues to the same list.
  */
-export function checkConfig(
-  input: unknown,
-  registry: PolicyRegistry,
-): { config: Config; issues: ConfigIssue[]; schemaValid: boolean } {
-  const config = structuredClone(input) as Config;
-  const validate = validator(Config);
-  if (!validate(config)) return { config, issues: formatAjvErrors(validate.errors), schemaValid: false };
+export function checkConfig(input: unknown, registry: PolicyRegistry): CheckedConfig {
+  return runSync(checkConfigSteps(input, registry));
+}
+
+/** `checkConfig` with a step per service, route and policy (see src/core/slices.ts). */
+export function* checkConfigSteps(input: unknown, registry: PolicyRegistry): Steps<CheckedConfig> {
+  let config = (yield* cloneSteps(input)) as Config;
+  const shaped = yield* validateShapeSteps(config);
+  if (!shaped) {
+    // The rare path: the whole-config validator's errors, in its order, on a fresh copy.
+    config = structuredClone(input) as Config;
+    const validate = validator(Config);
+    validate(config);
+    return { config, issues: formatAjvErrors(validate.errors), schemaValid: false };
+  }
+  config = shaped;
   const issues: ConfigIssue[] = [];
-  uniqueNames(config.services, '/services', issues);
-  uniqueNames(config.routes, '/routes', issues);
-  if (config.consumers) uniqueNames(config.consumers, '/consumers', issues);
+  yield* uniqueNames(config.services, '/services', issues);
+  yield* uniqueNames(config.routes, '/routes', issues);
+  if (config.consumers) yield* uniqueNames(config.consumers, '/consumers', issues);
 
   const services = new Set(config.services.map((s) => s.name));
-  const routes = new Set(config.routes.map((r) => r.name));
+  const routes = new Set<string>();
+  yield* eachStep(config.routes, (r) => routes.add(r.name));
   config.services.forEach((s, i) => {
     s.targets.forEach((t, j) => {
       const problem = targetUrlProblem(t.url);
       if (problem) issues.push({ path: `/services/${i}/targets/${j}/url`, message: problem });
     });
   });
-  config.routes.forEach((r, i) => {
+  yield* eachStep(config.routes, (r, i) => {
     if (r.service === undefined && r.ai === undefined)
       issues.push({ path: `/routes/${i}`, message: "a route needs a 'service' (or an 'ai' block)" });
     else if (r.service !== undefined && r.ai !== undefined)
@@ -43,44 +62,102 @@ export function checkConfig(
       issues.push({ path: `/routes/${i}/service`, message: `no service named '${r.service}'` });
   });
   const instances = new Set<string>();
-  config.policies.forEach((p, i) => {
-    const at = `/policies/${i}`;
-    const mod = registry.get(p.name);
-    if (!mod) {
-      issues.push({
-        path: `${at}/name`,
-        message: `unknown policy '${p.name}' (known: ${[...registry.keys()].sort().join(', ')})`,
-      });
-      return;
-    }
-    const scope = p.scope ?? 'global';
-    if (typeof scope === 'object' && 'service' in scope && !services.has(scope.service))
-      issues.push({ path: `${at}/scope/service`, message: `no service named '${scope.service}'` });
-    if (typeof scope === 'object' && 'route' in scope && !routes.has(scope.route))
-      issues.push({ path: `${at}/scope/route`, message: `no route named '${scope.route}'` });
-    const key = `${scopeKey(scope)}|${p.name}|${p.id ?? p.name}`;
-    if (instances.has(key))
-      issues.push({
-        path: at,
-        message: `another '${p.name}' instance with the same id at the same scope; give each an 'id'`,
-      });
-    instances.add(key);
-    p.config ??= {};
-    const v = validator(mod.schema);
-    if (!v(p.config)) issues.push(...formatAjvErrors(v.errors, `${at}/config`));
-  });
+  for (let i = 0; i < config.policies.length; i++) {
+    checkPolicy(config.policies[i], `/policies/${i}`, { registry, services, routes, instances, issues });
+    yield;
+  }
   return { config, issues, schemaValid: true };
 }
 
-export function scopeKey(scope: PolicyConfig['scope']): string {
-  if (!scope || scope === 'global') return 'global';
-  const [k, v] = Object.entries(scope)[0];
-  return `${k}:${v}`;
+interface PolicyCheck {
+  registry: PolicyRegistry;
+  services: ReadonlySet<string>;
+  routes: ReadonlySet<string>;
+  instances: Set<string>;
+  issues: ConfigIssue[];
 }
 
-function uniqueNames(items: { name: string }[], at: string, issues: ConfigIssue[]): void {
+function checkPolicy(p: PolicyConfig, at: string, c: PolicyCheck): void {
+  const mod = c.registry.get(p.name);
+  if (!mod) {
+    c.issues.push({
+      path: `${at}/name`,
+      message: `unknown policy '${p.name}' (known: ${[...c.registry.keys()].sort().join(', ')})`,
+    });
+    return;
+  }
+  const scope = p.scope ?? 'global';
+  if (typeof scope === 'object' && 'service' in scope && !c.services.has(scope.service))
+    c.issues.push({ path: `${at}/scope/service`, message: `no service named '${scope.service}'` });
+  if (typeof scope === 'object' && 'route' in scope && !c.routes.has(scope.route))
+    c.issues.push({ path: `${at}/scope/route`, message: `no route named '${scope.route}'` });
+  const key = `${scopeKey(scope)}|${p.name}|${p.id ?? p.name}`;
+  if (c.instances.has(key))
+    c.issues.push({
+      path: at,
+      message: `another '${p.name}' instance with the same id at the same scope; give each an 'id'`,
+    });
+  c.instances.add(key);
+  p.config ??= {};
+  const v = validator(mod.schema);
+  if (!v(p.config)) c.issues.push(...formatAjvErrors(v.errors, `${at}/config`));
+}
+
+/** The top-level lists, validated item by item with their item schemas. */
+const SECTIONS = ['services', 'routes', 'policies', 'consumers'] as const;
+const itemSchema = (key: (typeof SECTIONS)[number]): TSchema =>
+  (Config.properties[key] as unknown as { items: TSchema }).items;
+
+/** A deep copy, one step per element of the top-level lists (same result as structuredClone). */
+function* cloneSteps(input: unknown): Steps<unknown> {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return structuredClone(input);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (!Array.isArray(v) || !(SECTIONS as readonly string[]).includes(k)) {
+      out[k] = structuredClone(v);
+      continue;
+    }
+    const list: unknown[] = [];
+    for (const item of v) {
+      list.push(structuredClone(item));
+      yield;
+    }
+    out[k] = list;
+  }
+  return out;
+}
+
+/**
+ * The Config schema, checked in slices: the top level with its lists emptied, then each list item
+ * with the item schema (valid exactly when the whole is: the lists have no constraints of their
+ * own). Fills in defaults as the whole-config validator does. Undefined when anything is invalid.
+ */
+function* validateShapeSteps(config: unknown): Steps<Config | undefined> {
+  if (!config || typeof config !== 'object' || Array.isArray(config)) return undefined;
+  const head: Record<string, unknown> = { ...config };
+  const lists = new Map<(typeof SECTIONS)[number], unknown[]>();
+  for (const k of SECTIONS) {
+    const v = head[k];
+    if (Array.isArray(v)) {
+      lists.set(k, v);
+      head[k] = [];
+    }
+  }
+  if (!validator(Config)(head)) return undefined;
+  for (const [k, list] of lists) {
+    head[k] = list;
+    const v = validator(itemSchema(k));
+    for (const item of list) {
+      if (!v(item)) return undefined;
+      yield;
+    }
+  }
+  return head as Config;
+}
+
+function* uniqueNames(items: { name: string }[], at: string, issues: ConfigIssue[]): Steps<void> {
   const seen = new Map<string, number>();
-  items.forEach((it, i) => {
+  yield* eachStep(items, (it, i) => {
     const first = seen.get(it.name);
     if (first !== undefined)
       issues.push({
@@ -104,3 +181,6 @@ export function targetUrlProblem(url: string, resolved = false): string | undefi
   if (u.search || u.hash) return 'a target URL may not have a query or fragment';
   return undefined;
 }
+
+/** Re-exported until core/compile.ts (moving to runtime/) imports it from core/scope.ts. */
+export { scopeKey };

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { sha256 } from '../core/canonical.js';
+import { sha256 } from '../lib/canonical.js';
 import { ConfigError } from '../core/errors.js';
 import { parseConfigText } from './load.js';
 

@@ -1,6 +1,7 @@
 import type { Config, PolicyConfig } from '../config/schema.js';
-import { canonicalJson } from './canonical.js';
-import { scopeKey } from '../config/validate.js';
+import { canonicalJson } from '../lib/canonical.js';
+import { scopeKey } from './scope.js';
+import { eachStep, runSync, type Steps } from './slices.js';
 
 export interface FieldChange {
   path: string;
@@ -38,9 +39,14 @@ export function policyKey(p: PolicyConfig): string {
  * type + id + scope, field by field. Configs hold secret references, never resolved values.
  */
 export function diffConfigs(a: Partial<Config>, b: Partial<Config>): ConfigDiff {
-  const services = diffSection(a.services ?? [], b.services ?? [], (s) => s.name);
-  const routes = diffSection(a.routes ?? [], b.routes ?? [], (r) => r.name);
-  const policies = diffSection(a.policies ?? [], b.policies ?? [], policyKey);
+  return runSync(diffConfigsSteps(a, b));
+}
+
+/** `diffConfigs` with a step per service, route and policy compared (src/core/slices.ts). */
+export function* diffConfigsSteps(a: Partial<Config>, b: Partial<Config>): Steps<ConfigDiff> {
+  const services = yield* diffSection(a.services ?? [], b.services ?? [], (s) => s.name);
+  const routes = yield* diffSection(a.routes ?? [], b.routes ?? [], (r) => r.name);
+  const policies = yield* diffSection(a.policies ?? [], b.policies ?? [], policyKey);
   const gateway = diffValues(a.gateway ?? {}, b.gateway ?? {}, '');
   const empty =
     [services, routes, policies].every((s) => !s.added.length && !s.removed.length && !s.changed.length) &&
@@ -48,17 +54,24 @@ export function diffConfigs(a: Partial<Config>, b: Partial<Config>): ConfigDiff 
   return { services, routes, policies, gateway, empty };
 }
 
-function diffSection<T>(a: T[], b: T[], key: (x: T) => string): SectionDiff {
-  const am = new Map(a.map((x) => [key(x), x]));
-  const bm = new Map(b.map((x) => [key(x), x]));
+function* diffSection<T>(a: T[], b: T[], key: (x: T) => string): Steps<SectionDiff> {
+  const am = new Map<string, T>();
+  const bm = new Map<string, T>();
+  yield* eachStep(a, (x) => am.set(key(x), x));
+  yield* eachStep(b, (x) => bm.set(key(x), x));
   const out: SectionDiff = { added: [], removed: [], changed: [] };
-  for (const k of bm.keys()) if (!am.has(k)) out.added.push(k);
-  for (const k of am.keys()) if (!bm.has(k)) out.removed.push(k);
+  yield* eachStep([...bm.keys()], (k) => {
+    if (!am.has(k)) out.added.push(k);
+  });
+  yield* eachStep([...am.keys()], (k) => {
+    if (!bm.has(k)) out.removed.push(k);
+  });
   for (const [k, x] of am) {
     const y = bm.get(k);
     if (y === undefined) continue;
     const changes = diffValues(x, y, '');
     if (changes.length) out.changed.push({ key: k, changes });
+    yield;
   }
   return out;
 }

@@ -41,6 +41,21 @@ export const ERRORS = {
     message: 'Request URI too long',
     fix: 'Raise `gateway.limits.maxUrlLength` if the client legitimately sends long URLs.',
   },
+  PCS_ERR_TOO_MANY_HEADERS: {
+    status: 431,
+    message: 'Too many request header fields',
+    fix: 'The client sent more header fields than `gateway.limits.maxHeaders` (1000 by default; each repeated field counts). Fix the client, or raise the limit if it is legitimate.',
+  },
+  PCS_ERR_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'Method not allowed',
+    fix: 'CONNECT is always refused (the gateway is not a forward proxy). TRACE is refused unless `gateway.allowTrace: true`: it reflects the request, credentials included, back to the caller.',
+  },
+  PCS_ERR_BODY_NOT_ALLOWED: {
+    status: 400,
+    message: 'This method does not take a request body',
+    fix: 'A GET or HEAD request carried a body, refused by `gateway.bodyOnGet: refuse` (the default). Send the body with POST, or set `bodyOnGet` to `strip` (drop it) or `forward` (for upstreams that read one).',
+  },
   PCS_ERR_REQUEST_TIMEOUT: {
     status: 408,
     message: 'Request not received in time',
@@ -65,6 +80,11 @@ export const ERRORS = {
     status: 503,
     message: 'No healthy upstream',
     fix: 'Every target of the service is ejected by passive or active health checks. See `GET /status` for target health.',
+  },
+  PCS_ERR_UPSTREAM_BUSY: {
+    status: 503,
+    message: 'Upstream busy',
+    fix: 'The service had `maxConnections` requests in flight and `queueSize` more waiting, or a request waited longer than `queueTimeoutMs`. Raise them if the upstream can take more, or scale it; `portcullis_upstream_errors_total{kind="busy"}` counts these.',
   },
   PCS_ERR_UPSTREAM_BAD_RESPONSE: {
     status: 502,

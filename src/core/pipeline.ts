@@ -1,4 +1,4 @@
-import { BodyTooLargeError } from '../proxy/body-limit.js';
+import { BodyTooLargeError } from './body-limit.js';
 import type { ChainEntry } from './chain.js';
 import type { PolicyContext } from './context.js';
 import type { Decision, Outcome, Rejection, ShortCircuit } from './policy.js';

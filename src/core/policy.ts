@@ -76,6 +76,12 @@ export interface PolicyDeps extends PolicyServices {
    * is retired (after in-flight requests drained) or discarded (a refused config, a dry run).
    */
   onDispose?: (fn: () => void) => void;
+  /**
+   * Declares a request header the instance sets for the upstream from what it verified (a
+   * forwarded claim, a classification). The data plane then strips it from every client request
+   * on every route of the revision, so no client can forge it where the policy does not run.
+   */
+  assertsHeader?: (name: string) => void;
 }
 
 /**

@@ -9,8 +9,9 @@ import type { IdentityStore } from '../store/identity-store.js';
 import type { RevisionMeta, RevisionStore } from '../store/revision-store.js';
 import type { Clock } from './clock.js';
 import type { PolicyServices } from './policy.js';
-import { type CompiledRevision, compile } from './compile.js';
-import { type ConfigDiff, diffConfigs } from './diff.js';
+import { type CompiledRevision, compile, compileSliced } from './compile.js';
+import { type ConfigDiff, diffConfigs, diffConfigsSteps } from './diff.js';
+import { runSliced, type SliceOptions } from './slices.js';
 import { ConfigError } from './errors.js';
 import { Canary, CanaryConflictError, type RollbackBounds, type SliceSpec } from '../canary/canary.js';
 
@@ -40,6 +41,8 @@ export interface RevisionDeps {
   secretEnv?: SecretEnv;
   /** How long a replaced upstream pool is kept for requests still running on the old revision. */
   drainMs?: number;
+  /** Time slices of apply, canary and rollback compiles (tests count the turns given). */
+  slices?: SliceOptions;
 }
 
 const EMPTY: Config = { services: [], routes: [], policies: [] };
@@ -60,6 +63,12 @@ export class Revisions {
   /** Replaced revisions waiting for their policy cleanup. */
   private readonly disposals = new Map<NodeJS.Timeout, () => void>();
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /**
+   * A serialised change is running (its sliced compile may have taken over a retiring pool that
+   * the swap has not taken back yet): retiring pools are not closed until it is done.
+   */
+  private changing = 0;
   /** Services the live revision no longer uses, each with the timer that will close it. */
   private readonly retiring = new Map<UpstreamService, NodeJS.Timeout>();
 
@@ -89,7 +98,7 @@ export class Revisions {
   ): Promise<Canary> {
     return this.serial(async () => {
       if (this.cand) throw new CanaryConflictError(`canary revision ${this.cand.meta.id} is running`);
-      const compiled = this.compile(input, 0);
+      const compiled = await this.compileSliced(input, 0);
       if (this.meta && compiled.hash === this.meta.hash) {
         this.discard(compiled);
         throw new ConfigError([{ path: '/', message: 'the candidate is the active revision' }]);
@@ -292,7 +301,7 @@ export class Revisions {
       const rec = await this.deps.store.getRevision(id);
       if (!rec) throw new NotFoundError(`revision ${id} not found`);
       const before = this.meta;
-      const compiled = this.compile(rec.config, rec.id);
+      const compiled = await this.compileSliced(rec.config, rec.id);
       if (this.cand) await this.endCanary(this.cand, author, 'canary.abort', { reason: 'rollback' });
       await this.deps.store.setActiveRevisionId(rec.id);
       this.swap(compiled, metaOf(rec));
@@ -318,6 +327,7 @@ export class Revisions {
 
   /** Closes the pools of every revision this manager served. */
   async close(): Promise<void> {
+    this.closed = true;
     this.cand?.stop();
     if (this.cand) this.discard(this.cand.revision);
     this.cand = undefined;
@@ -341,13 +351,13 @@ export class Revisions {
   private async applyNow(input: unknown, opts: ApplyOptions): Promise<ApplyResult> {
     let compiled: CompiledRevision;
     try {
-      compiled = this.compile(input, 0);
+      compiled = await this.compileSliced(input, 0);
     } catch (err) {
       if (err instanceof ConfigError) this.deps.metrics.applies.labels('refused').inc();
       throw err;
     }
     const previous = this.live?.config ?? EMPTY;
-    const diff = diffConfigs(previous, compiled.config);
+    const diff = await runSliced(diffConfigsSteps(previous, compiled.config), this.deps.slices);
     if (this.cand && !opts.dryRun) {
       this.discard(compiled);
       throw new CanaryConflictError(
@@ -433,9 +443,32 @@ export class Revisions {
   }
 
   private compile(input: unknown, id: number): CompiledRevision {
+    return compile(input, id, { ...this.deps, liveServices: this.liveServices() });
+  }
+
+  /**
+   * Compiles in time slices: requests keep being served by the live revision meanwhile (applies
+   * are serialised, so nothing else swaps or retires services until this one is done). A
+   * manager closed during the compile discards what it built.
+   */
+  private async compileSliced(input: unknown, id: number): Promise<CompiledRevision> {
+    const compiled = await compileSliced(
+      input,
+      id,
+      { ...this.deps, liveServices: this.liveServices() },
+      this.deps.slices,
+    );
+    if (this.closed) {
+      this.discard(compiled);
+      throw new Error('the revision manager was closed during the compile');
+    }
+    return compiled;
+  }
+
+  private liveServices(): Map<string, UpstreamService> {
     const live = new Map<string, UpstreamService>();
     for (const s of [...this.retiring.keys(), ...(this.live?.services.values() ?? [])]) live.set(s.hash, s);
-    return compile(input, id, { ...this.deps, liveServices: live });
+    return live;
   }
 
   /** The atomic swap: one reference. Then retire pools the new revision no longer uses. */
@@ -463,16 +496,22 @@ export class Revisions {
     d.unref();
     this.disposals.set(d, dispose);
     const kept = new Set(next.services.values());
-    for (const s of prev.services.values()) {
-      if (kept.has(s) || this.retiring.has(s)) continue;
-      const t = setTimeout(() => {
-        if (this.retiring.get(s) !== t) return;
-        this.retiring.delete(s);
-        void s.close();
-      }, this.deps.drainMs ?? 60_000);
-      t.unref();
-      this.retiring.set(s, t);
-    }
+    for (const s of prev.services.values()) if (!kept.has(s) && !this.retiring.has(s)) this.retire(s);
+  }
+
+  /**
+   * Closes a service the live revision no longer uses once requests on it have drained. While a
+   * change runs its compile may have taken the service over, so the close waits for it.
+   */
+  private retire(s: UpstreamService): void {
+    const t = setTimeout(() => {
+      if (this.retiring.get(s) !== t) return;
+      if (this.changing > 0) return this.retire(s);
+      this.retiring.delete(s);
+      void s.close();
+    }, this.deps.drainMs ?? 60_000);
+    t.unref();
+    this.retiring.set(s, t);
   }
 
   /** Closes what a compile created and nothing else: live and draining services are shared. */
@@ -483,7 +522,15 @@ export class Revisions {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const tracked = async () => {
+      this.changing++;
+      try {
+        return await fn();
+      } finally {
+        this.changing--;
+      }
+    };
+    const run = this.queue.then(tracked, tracked);
     this.queue = run.catch(() => undefined);
     return run;
   }

@@ -22,6 +22,8 @@ export class Exchange {
   /** Aborts the upstream call; set while one is in flight. */
   abort: ((reason: string) => void) | undefined = undefined;
   done = false;
+  /** A GET/HEAD body dropped by `gateway.bodyOnGet: strip`: nothing is sent upstream. */
+  bodyDropped = false;
   /** Set while a canary runs: which revision served the request, and where to count it. */
   cohort: 'stable' | 'canary' | undefined = undefined;
   canary:

@@ -6,9 +6,12 @@ import type { PolicyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
 import { PHASE_INDEX } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
-import { BodyLimit, BodyTooLargeError } from './body-limit.js';
+import { BodyLimit, BodyTooLargeError } from '../core/body-limit.js';
+import { carriesBody } from './edge.js';
 import type { Exchange } from './exchange.js';
+import type { Waiter } from './gate.js';
 import { endToEnd } from './headers.js';
+import { readRequestBody } from './read-body.js';
 import type { Responder } from './respond.js';
 import type { Target } from './target.js';
 import { CallAborted, UpstreamCall, type UpstreamHead } from './upstream-call.js';
@@ -27,12 +30,6 @@ export interface ForwardDeps {
   monotonic(): number;
   /** Random in [0,1) for backoff jitter; injectable for tests. */
   random(): number;
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
 }
 
 function classify(err: unknown, req: IncomingMessage): FailureKind {
@@ -83,12 +80,14 @@ export async function forward(
   // compile guarantees a service on every route without a terminal
   const svc = route.service!;
   const def = svc.def;
-  const withBody = hasBody(req);
+  const withBody = !x.bodyDropped && carriesBody(req);
   const method = req.method ?? 'GET';
   const attempts = !withBody && IDEMPOTENT.has(method) ? 1 + (def.retries?.attempts ?? 0) : 1;
   const retryStatuses = def.retries?.onStatuses;
   const rt = route.def.timeouts;
   const readMs = rt?.readMs ?? def.timeouts?.readMs ?? 60_000;
+  if (withBody && !ctx.bufferedBody && !(await bufferSmallBody(x, req, ctx, def.bufferBodyBytes ?? 65_536)))
+    return;
   const deadline = deps.monotonic() + (rt?.totalMs ?? def.timeouts?.totalMs ?? 120_000);
   let body: NodeJS.ReadableStream | Buffer | null = null;
   if (ctx.bufferedBody) {
@@ -99,8 +98,23 @@ export async function forward(
   let excluded: Set<Target> | undefined;
 
   for (let attempt = 0; attempt < attempts; attempt++) {
+    const admission = svc.gate.enter();
+    if (admission !== true) {
+      const refused = await notAdmitted(admission, x);
+      if (refused === 'cancelled') return;
+      if (refused) {
+        deps.metrics.upstreamErrors.labels(def.name, 'busy').inc();
+        deps.respond.error(
+          x,
+          res,
+          ctx.reject('PCS_ERR_UPSTREAM_BUSY', { detail: `service ${def.name}: ${refused}` }),
+        );
+        return;
+      }
+    }
     const target = svc.pick(excluded);
     if (!target) {
+      svc.gate.leave();
       deps.respond.error(
         x,
         res,
@@ -125,6 +139,7 @@ export async function forward(
     target.inflight++;
     call.onSettled = () => {
       target.inflight--;
+      svc.gate.leave();
       clearTimeout(timer);
       x.bytesOut = call.bytes;
     };
@@ -218,6 +233,41 @@ export async function forward(
     };
     call.pipeTo(res);
     return;
+  }
+}
+
+/**
+ * Why a request the gate did not admit at once gets no slot: `cancelled` when the client left
+ * while waiting, a reason for the log when it is refused, undefined once a slot is its own.
+ */
+async function notAdmitted(admission: false | Waiter, x: Exchange): Promise<string | undefined> {
+  if (admission === false) return 'maxConnections reached and the queue is full';
+  x.abort = () => admission.cancel();
+  const a = await admission.admitted;
+  x.abort = undefined;
+  if (a === 'admitted') return undefined;
+  return a === 'cancelled' ? 'cancelled' : 'waited queueTimeoutMs for a connection';
+}
+
+/**
+ * Reads a small declared body (Content-Length up to `maxBytes`, and within a body limit) whole
+ * before any upstream connection is taken, so that a slow client holds none; the buffer is then
+ * sent as is. False when the client went away meanwhile. Chunked and larger bodies stream.
+ */
+async function bufferSmallBody(
+  x: Exchange,
+  req: IncomingMessage,
+  ctx: PolicyContext,
+  maxBytes: number,
+): Promise<boolean> {
+  const declared = Number(req.headers['content-length']);
+  if (!(declared <= maxBytes) || (ctx.bodyLimit !== undefined && declared > ctx.bodyLimit)) return true;
+  try {
+    ctx.bufferedBody = await readRequestBody(req, declared);
+    return true;
+  } catch {
+    x.code = 'PCS_ERR_CLIENT_ABORTED';
+    return false;
   }
 }
 

@@ -15,6 +15,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { RequestRecorder } from '../reqlog/recorder.js';
 import type { Canary } from '../canary/canary.js';
 import { isTls, tlsInfo } from '../tls/peer.js';
+import { carriesBody, edgeRefusal } from './edge.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
@@ -138,6 +139,8 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     res.once('close', () => finish(x, req, res));
     const rid = req.headers['x-request-id'];
     x.id = acceptableRequestId(rid) ? rid : randomUUID();
+    const edge = edgeRefusal(req, rev);
+    if (edge) return respondBare(x, res, edge.code, edge.detail, true);
 
     let url = req.url ?? '/';
     if (url.length > rev.maxUrlLength) return respondBare(x, res, 'PCS_ERR_URI_TOO_LONG');
@@ -175,8 +178,13 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     const peerTrusted = rev.trustedProxies.size > 0 && rev.trustedProxies.match(parseIp(peer)) !== undefined;
     const tls = isTls(req.socket) ? tlsInfo(req.socket) : undefined;
     const protocol = tls ? 'https' : deps.protocol;
-    const headers = endToEnd(req.headers);
+    // Identity headers (src/core/identity-headers.ts) go too: only the gateway asserts them.
+    const headers = endToEnd(req.headers, rev.assertedHeaders);
     addForwarded(headers, peer, protocol, host, peerTrusted);
+    if (rev.bodyOnGet === 'strip' && (method === 'GET' || method === 'HEAD') && carriesBody(req)) {
+      x.bodyDropped = true;
+      delete headers['content-length'];
+    }
     headers['x-request-id'] = x.id;
     const view: RequestView = {
       id: x.id,
@@ -197,7 +205,7 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     };
     const ctx = new PolicyContext(view, headers, clock);
     const bufferCap = rev.maxBufferedBodyBytes;
-    ctx.bodySource = (max) => readRequestBody(req, Math.min(max, bufferCap));
+    if (!x.bodyDropped) ctx.bodySource = (max) => readRequestBody(req, Math.min(max, bufferCap));
     x.ctx = ctx;
 
     let chain = route.chain;
@@ -239,8 +247,14 @@ export function createHandler(deps: HandlerDeps): (req: IncomingMessage, res: Se
     return clientIpFrom(peer, req.headers['x-forwarded-for'], rev.trustedProxies);
   }
 
-  function respondBare(x: Exchange, res: ServerResponse, code: ErrorCode, detail?: string): void {
-    respond.error(x, res, rejection(code, { detail }));
+  function respondBare(
+    x: Exchange,
+    res: ServerResponse,
+    code: ErrorCode,
+    detail?: string,
+    close = false,
+  ): void {
+    respond.error(x, res, rejection(code, { detail }), close);
   }
 
   return function portcullisHandler(req, res) {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIdentityHeader } from '../core/identity-headers.js';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1), plus ones undici must not be given. */
 const HOP_BY_HOP = new Set([
@@ -30,12 +31,20 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return set.size ? set : undefined;
 }
 
-/** Copies headers without hop-by-hop ones (any `Proxy-*` included) and those named in `Connection`. */
-export function endToEnd(headers: IncomingHttpHeaders | HeaderMap): HeaderMap {
+/**
+ * Copies headers without hop-by-hop ones (any `Proxy-*` included) and those named in `Connection`.
+ * For a client's request, pass `asserted` (the revision's declared identity headers): then every
+ * header the gateway asserts (src/core/identity-headers.ts) is dropped too, in the same pass.
+ */
+export function endToEnd(
+  headers: IncomingHttpHeaders | HeaderMap,
+  asserted?: ReadonlySet<string>,
+): HeaderMap {
   const named = connectionTokens(headers.connection);
   const out: HeaderMap = {};
   for (const k in headers) {
     if (HOP_BY_HOP.has(k) || k.startsWith('proxy-') || named?.has(k)) continue;
+    if (asserted !== undefined && isIdentityHeader(k, asserted)) continue;
     const v = headers[k];
     if (v !== undefined) out[k] = v;
   }

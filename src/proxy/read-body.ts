@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BodyTooLargeError } from './body-limit.js';
+import { BodyTooLargeError } from '../core/body-limit.js';
 
 /**
  * Reads a request body into one buffer, refusing at once a declared Content-Length over the cap

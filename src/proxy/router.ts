@@ -1,6 +1,7 @@
 import FindMyWay from 'find-my-way';
 import type { RouteConfig } from '../config/schema.js';
 import { type ConfigIssue, ConfigError } from '../core/errors.js';
+import { mapSteps, runSync, type Steps } from '../core/slices.js';
 
 /** What the router needs of a compiled route. */
 export interface Routable {
@@ -58,10 +59,27 @@ export interface RouteMatch<R> {
 export class Router<R extends Routable> {
   private readonly fmw: ReturnType<typeof FindMyWay>;
 
+  private readonly caseSensitive: boolean;
+
   /** Throws a ConfigError naming every path find-my-way refuses. */
-  constructor(routes: readonly R[], opts: { caseSensitive?: boolean } = {}) {
-    const caseSensitive = opts.caseSensitive ?? true;
-    this.fmw = FindMyWay({ maxParamLength: 8192, caseSensitive });
+  constructor(routes?: readonly R[], opts: { caseSensitive?: boolean } = {}) {
+    this.caseSensitive = opts.caseSensitive ?? true;
+    this.fmw = FindMyWay({ maxParamLength: 8192, caseSensitive: this.caseSensitive });
+    if (routes) runSync(this.fill(routes));
+  }
+
+  /** The router built in steps, one per route and per tree node (src/core/slices.ts). */
+  static *build<R extends Routable>(
+    routes: readonly R[],
+    opts: { caseSensitive?: boolean } = {},
+  ): Steps<Router<R>> {
+    const router = new Router<R>(undefined, opts);
+    yield* router.fill(routes);
+    return router;
+  }
+
+  private *fill(routes: readonly R[]): Steps<void> {
+    const caseSensitive = this.caseSensitive;
     // Patterns that differ only in parameter names (`/u/:id`, `/u/:uid`) share one tree node.
     const byShape = new Map<string, { pattern: string; own: Own<R>[] }>();
     const issues: ConfigIssue[] = [];
@@ -87,20 +105,21 @@ export class Router<R extends Routable> {
           slot.own.push({ cand, pattern, at: `/routes/${route.index}/paths/${j}` });
         }
       });
+      yield;
     }
     if (issues.length) throw new ConfigError(issues);
-    const slots: Slot<R>[] = [...byShape.values()].map((slot) => ({
+    const shaped = yield* mapSteps([...byShape.values()], (slot) => ({
       ...slot,
       segs: segments(slot.pattern),
       order: 0,
     }));
-    // Most specific first, so that fallbacks are tried in the order the tree would pick them.
-    slots.sort((a, b) => compareSpecificity(b.segs, a.segs));
-    slots.forEach((slot, i) => {
-      slot.order = i;
-    });
+    const slots = yield* bySpecificity(shaped);
     const trie = new SlotTrie<R>();
-    for (const slot of slots) trie.add(slot);
+    for (let i = 0; i < slots.length; i++) {
+      slots[i].order = i;
+      trie.add(slots[i]);
+      yield;
+    }
     const matchers = new Map<string, Entry<R>['match']>();
     const matcherOf = (own: Own<R>) => {
       let m = matchers.get(own.pattern);
@@ -115,8 +134,12 @@ export class Router<R extends Routable> {
       }
       return m;
     };
-    for (const slot of slots) slot.own.sort((a, b) => compareCandidates(a.cand, b.cand));
     for (const slot of slots) {
+      slot.own.sort((a, b) => compareCandidates(a.cand, b.cand));
+      yield;
+    }
+    for (const slot of slots) {
+      yield;
       // The tree's params are named after the slot's pattern; a route spelt otherwise has its own.
       const entries: Entry<R>[] = slot.own.map((own) => ({
         cand: own.cand,
@@ -187,10 +210,22 @@ export class RouteTable<R extends CaseRoutable> {
   private readonly exact: Router<R>;
   private readonly folded: Router<R> | undefined;
 
-  constructor(routes: readonly R[]) {
-    this.exact = new Router(routes);
+  constructor(exact: Router<R>, folded: Router<R> | undefined) {
+    this.exact = exact;
+    this.folded = folded;
+  }
+
+  /** Both routers built in steps (src/core/slices.ts); throws a ConfigError as Router does. */
+  static *build<R extends CaseRoutable>(routes: readonly R[]): Steps<RouteTable<R>> {
+    const exact = yield* Router.build(routes);
     const ci = routes.filter((r) => r.pathOptions.caseInsensitive);
-    this.folded = ci.length ? new Router(ci, { caseSensitive: false }) : undefined;
+    const folded = ci.length ? yield* Router.build(ci, { caseSensitive: false }) : undefined;
+    return new RouteTable(exact, folded);
+  }
+
+  /** Built in one go (tests, tools). */
+  static of<R extends CaseRoutable>(routes: readonly R[]): RouteTable<R> {
+    return runSync(RouteTable.build(routes));
   }
 
   find(
@@ -234,6 +269,7 @@ function kind(seg: string): number {
   return seg.includes(':') || seg.includes('*') ? 1 : 2;
 }
 
+/** Which of two patterns is more specific, segment by segment (positive: `a`). */
 function compareSpecificity(a: readonly string[], b: readonly string[]): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
@@ -241,6 +277,28 @@ function compareSpecificity(a: readonly string[], b: readonly string[]): number 
     if (d !== 0) return d;
   }
   return a.length - b.length;
+}
+
+/**
+ * Most specific first, so that fallbacks are tried in the order the tree would pick them:
+ * segment by segment static before `:param` before a prefix's tail, then the longer pattern;
+ * config order among equals. The kinds of a pattern's segments as a digit string compare that
+ * way as plain strings, and there are few distinct ones, so the slots are grouped by it (linear,
+ * where a sort of 40,000 patterns comparing segments took most of a second).
+ */
+function* bySpecificity<R>(slots: Slot<R>[]): Steps<Slot<R>[]> {
+  const groups = new Map<string, Slot<R>[]>();
+  for (const slot of slots) {
+    const key = slot.segs.map(kind).join('');
+    const g = groups.get(key);
+    if (g) g.push(slot);
+    else groups.set(key, [slot]);
+    yield;
+  }
+  const keys = [...groups.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  const out: Slot<R>[] = [];
+  for (const k of keys) for (const slot of groups.get(k)!) out.push(slot);
+  return out;
 }
 
 interface Own<R> {

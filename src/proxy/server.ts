@@ -45,7 +45,43 @@ export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
     clientError(err, socket, deps.metrics, deps.logger, deps.accessLog),
   );
+  // Without a listener Node destroys a CONNECT's socket without a word or a log line.
+  server.on('connect', (req: IncomingMessage, socket: Socket) => refuseConnect(req, socket, deps));
+  // Node keeps only the first `maxHeadersCount` fields and drops the rest silently; let one more
+  // than the schema's ceiling through so that the handler sees the excess and answers 431.
+  server.maxHeadersCount = MAX_HEADERS_CEILING + 1;
   return server;
+}
+
+/** The schema's maximum for `gateway.limits.maxHeaders`. */
+const MAX_HEADERS_CEILING = 10_000;
+
+/** CONNECT asks for a tunnel: the gateway is no forward proxy. 405, logged and counted. */
+function refuseConnect(req: IncomingMessage, socket: Socket, deps: HandlerDeps): void {
+  const code: ErrorCode = 'PCS_ERR_METHOD_NOT_ALLOWED';
+  const status = ERRORS[code].status;
+  deps.metrics.clientErrors.labels('method').inc();
+  deps.accessLog.info({
+    method: req.method,
+    path: req.url,
+    status,
+    error: code,
+    detail: 'CONNECT refused: not a forward proxy',
+    client_ip: req.socket.remoteAddress,
+  });
+  socket.on('error', () => undefined);
+  writeRaw(socket, status, errorBody(code, ''));
+}
+
+/** A whole answer written straight to a socket (no ServerResponse exists), then closed. */
+function writeRaw(socket: Socket, status: number, body: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function serverOptions(limits: ServerLimits): HttpServerOptions {
@@ -68,7 +104,8 @@ function serverOptions(limits: ServerLimits): HttpServerOptions {
  */
 export function createTlsDataPlane(plain: Server, limits: ServerLimits, tls: TlsServerOptions): Server {
   const server = createHttpsServer({ ...tls, ...serverOptions(limits) });
-  for (const event of ['request', 'clientError'] as const)
+  server.maxHeadersCount = plain.maxHeadersCount;
+  for (const event of ['request', 'clientError', 'connect'] as const)
     for (const l of plain.listeners(event)) server.on(event, l as (...args: unknown[]) => void);
   return server as unknown as Server;
 }
@@ -110,10 +147,7 @@ function clientError(
     socket.destroy();
     return;
   }
-  const body = errorBody(code, '');
-  socket.end(
-    `HTTP/1.1 ${status} ${reason(status)}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  writeRaw(socket, status, errorBody(code, ''));
 }
 
 /**
@@ -160,6 +194,11 @@ function refuseVersion(req: IncomingMessage, res: ServerResponse, deps: HandlerD
 
 function reason(status: number): string {
   return (
-    { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status] ?? 'Error'
+    {
+      400: 'Bad Request',
+      405: 'Method Not Allowed',
+      408: 'Request Timeout',
+      431: 'Request Header Fields Too Large',
+    }[status] ?? 'Error'
   );
 }

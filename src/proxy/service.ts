@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import type { ServiceConfig } from '../config/schema.js';
 import { Balancer } from './balancer.js';
+import { ConnectionGate } from './gate.js';
 import { Target, type TargetHealth } from './target.js';
 
 /**
@@ -11,6 +12,8 @@ import { Target, type TargetHealth } from './target.js';
  */
 export class UpstreamService {
   readonly targets: Target[];
+  /** Caps the calls in flight to the service (`maxConnections`), queueing a bounded few. */
+  readonly gate: ConnectionGate;
   private readonly balancer: Balancer<Target>;
   private activeTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -23,6 +26,11 @@ export class UpstreamService {
   ) {
     this.targets = def.targets.map((t) => new Target(t.url, t.weight, def));
     this.balancer = new Balancer(this.targets, def.loadBalancing, clock);
+    this.gate = new ConnectionGate(
+      def.maxConnections ?? (def.connections ?? 128) * this.targets.length,
+      def.queueSize ?? 1000,
+      def.queueTimeoutMs ?? 5000,
+    );
   }
 
   pick(exclude?: ReadonlySet<Target>): Target | undefined {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import type { SecretEnv } from '../config/secrets.js';
 import type { PolicyRegistry } from '../config/validate.js';
-import { canonicalJson } from '../core/canonical.js';
+import { canonicalJson } from '../lib/canonical.js';
 import { PHASE_INDEX } from '../core/phases.js';
 import { ManualClock } from '../core/clock.js';
 import { type CompiledRevision, compile } from '../core/compile.js';

@@ -7,7 +7,7 @@ import { ERRORS, type ErrorCode } from '../core/errors.js';
 import { FIRST_CONSUMER_PHASE, PHASE_INDEX } from '../core/phases.js';
 import { type DecisionSink, runPhase } from '../core/pipeline.js';
 import type { Decision } from '../core/policy.js';
-import { BodyTooLargeError } from '../proxy/body-limit.js';
+import { BodyTooLargeError } from '../core/body-limit.js';
 import { routePath } from '../proxy/route-path.js';
 import type { StoredRequestLog } from '../reqlog/types.js';
 

@@ -122,4 +122,6 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE admins ADD COLUMN status TEXT NOT NULL DEFAULT 'active';
    ALTER TABLE admins ADD COLUMN confirmed_by TEXT;
    ALTER TABLE admins ADD COLUMN confirmed_at TEXT;`,
+  // The audit key that HMACs an event's hash; null for the plain SHA-256 events before keys.
+  `ALTER TABLE audit ADD COLUMN key_id TEXT;`,
 ];

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { RequestLogQuery, RequestLogRecord, StoredRequestLog } from '../reqlog/types.js';
 import { auditHash, GENESIS_HASH } from './audit-chain.js';
+import type { AuditKeyRing } from './audit-keys.js';
 import { isoAt, openSqlite } from './sqlite-db.js';
 import { SqliteIdentityStore } from './sqlite-identities.js';
 import { SqliteRequestLogStore } from './sqlite-request-log.js';
@@ -32,6 +33,7 @@ interface AuditRow {
   after_hash: string | null;
   detail: string;
   prev_hash: string;
+  key_id: string | null;
   hash: string;
 }
 
@@ -40,6 +42,9 @@ interface AuditRow {
  * purpose: an event records the active revision's hash, read in the same transaction.
  */
 export class SqliteAuditStore implements AuditStore {
+  private auditKeys: AuditKeyRing = [];
+  private readonly auditListeners: ((e: AuditEvent) => void)[] = [];
+
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => number,
@@ -49,7 +54,27 @@ export class SqliteAuditStore implements AuditStore {
     return isoAt(this.now);
   }
 
+  setAuditKeys(keys: AuditKeyRing): void {
+    this.auditKeys = keys;
+  }
+
+  onAudit(listener: (e: AuditEvent) => void): void {
+    this.auditListeners.push(listener);
+  }
+
   async appendAudit(e: NewAuditEvent): Promise<AuditEvent> {
+    const appended = this.insertAudit(e);
+    for (const l of this.auditListeners)
+      try {
+        l(appended);
+      } catch {
+        // A listener's failure (a sink, the log) never fails the change that was audited.
+      }
+    return appended;
+  }
+
+  private insertAudit(e: NewAuditEvent): AuditEvent {
+    const key = this.auditKeys[0];
     return this.db
       .transaction(() => {
         // The head recorded beside the log wins: a deleted tail then shows as a gap on verify.
@@ -70,11 +95,12 @@ export class SqliteAuditStore implements AuditStore {
           afterHash: e.afterHash === undefined ? this.activeHash() : e.afterHash,
           detail: e.detail ?? {},
           prevHash: last?.hash ?? GENESIS_HASH,
+          keyId: key?.id ?? null,
         };
-        const hash = auditHash(event);
+        const hash = auditHash(event, key?.secret);
         this.db
           .prepare(
-            'INSERT INTO audit (id, ts, actor, action, target, before_hash, after_hash, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            'INSERT INTO audit (id, ts, actor, action, target, before_hash, after_hash, detail, prev_hash, key_id, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
           )
           .run(
             event.id,
@@ -86,6 +112,7 @@ export class SqliteAuditStore implements AuditStore {
             event.afterHash,
             JSON.stringify(event.detail),
             event.prevHash,
+            event.keyId,
             hash,
           );
         this.db
@@ -112,6 +139,7 @@ export class SqliteAuditStore implements AuditStore {
       afterHash: r.after_hash,
       detail: JSON.parse(r.detail),
       prevHash: r.prev_hash,
+      keyId: r.key_id ?? null,
       hash: r.hash,
     }));
   }
@@ -240,6 +268,12 @@ export class SqliteStore implements Store {
 
   appendAudit(e: NewAuditEvent) {
     return this.audit.appendAudit(e);
+  }
+  setAuditKeys(keys: AuditKeyRing) {
+    this.audit.setAuditKeys(keys);
+  }
+  onAudit(listener: (e: AuditEvent) => void) {
+    this.audit.onAudit(listener);
   }
   listAudit(opts?: { limit?: number; afterId?: number }) {
     return this.audit.listAudit(opts);

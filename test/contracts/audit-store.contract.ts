@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { verifyAudit } from '../../src/admin/routes/audit.js';
-import type { AuditStore } from '../../src/store/audit-store.js';
+import type { AuditEvent, AuditStore } from '../../src/store/audit-store.js';
+import { auditKey } from '../../src/store/audit-keys.js';
 import { type MakeStore, withStore } from './harness.js';
 
 /**
@@ -18,7 +19,7 @@ export function auditStoreContract(name: string, make: MakeStore<AuditStore>): v
       run(async (s) => {
         assert.deepEqual(await s.listAudit(), []);
         assert.equal(await s.auditHead(), undefined);
-        assert.deepEqual(await verifyAudit(s), { ok: true, events: 0, head: null });
+        assert.deepEqual(await verifyAudit(s), { ok: true, events: 0, head: null, keyed: null, unkeyed: 0 });
       }),
     );
 
@@ -90,11 +91,51 @@ export function auditStoreContract(name: string, make: MakeStore<AuditStore>): v
           ['t4', 't5'],
         );
         assert.deepEqual(await s.listAudit({ afterId: 5 }), []);
-        assert.deepEqual(await verifyAudit(s, 2), {
+        assert.deepEqual(await verifyAudit(s, { pageSize: 2 }), {
           ok: true,
           events: 5,
           head: await s.auditHead(),
+          keyed: null,
+          unkeyed: 5,
         });
+      }),
+    );
+
+    it(
+      'keys the chain from the next event on, storing only the key id',
+      run(async (s) => {
+        const plain = await s.appendAudit({ actor: 'a', action: 'x', target: 't1' });
+        assert.equal(plain.keyId, null);
+        const key = auditKey('k'.repeat(32));
+        s.setAuditKeys([key]);
+        const keyed = await s.appendAudit({ actor: 'a', action: 'x', target: 't2' });
+        assert.equal(keyed.keyId, key.id);
+        assert.deepEqual(
+          (await s.listAudit()).map((e) => e.keyId),
+          [null, key.id],
+        );
+        const r = await verifyAudit(s, { keys: [key] });
+        assert.deepEqual(r, {
+          ok: true,
+          events: 2,
+          head: { id: 2, hash: keyed.hash },
+          keyed: { from: 2, to: 2, keyIds: [key.id] },
+          unkeyed: 1,
+        });
+        assert.equal((await verifyAudit(s)).ok, false, 'a keyed event does not verify without its key');
+      }),
+    );
+
+    it(
+      'tells each listener of every appended event; a throwing listener fails nothing',
+      run(async (s) => {
+        const seen: AuditEvent[] = [];
+        s.onAudit(() => {
+          throw new Error('sink down');
+        });
+        s.onAudit((e) => seen.push(e));
+        const e = await s.appendAudit({ actor: 'a', action: 'x', target: 't' });
+        assert.deepEqual(seen, [e]);
       }),
     );
 

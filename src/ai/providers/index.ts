@@ -1,4 +1,4 @@
-import type { ProviderKind } from '../schema.js';
+import type { ProviderKind } from '../../config/ai-schema.js';
 import { anthropic } from './anthropic.js';
 import { azureOpenai } from './azure-openai.js';
 import { gemini } from './gemini.js';

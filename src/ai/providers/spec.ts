@@ -1,4 +1,4 @@
-import type { AiProviderConfig, ProviderKind } from '../schema.js';
+import type { AiProviderConfig, ProviderKind } from '../../config/ai-schema.js';
 
 /**
  * A provider is data: where it lives, how it authenticates, which wire protocol it speaks.

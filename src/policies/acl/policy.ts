@@ -1,8 +1,7 @@
 import type { PolicyContext } from '../../core/context.js';
+import { CONSUMER_GROUPS_HEADER as GROUPS_HEADER } from '../../core/identity-headers.js';
 import { definePolicy } from '../../core/policy.js';
 import { AclSchema } from './schema.js';
-
-const GROUPS_HEADER = 'x-consumer-groups';
 
 /**
  * Allow or deny consumer groups per route (Kong's `acl`). Deny is checked first; with an allow

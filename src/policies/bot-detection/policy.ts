@@ -27,6 +27,7 @@ export const botDetection = definePolicy({
   create(config, deps) {
     const actions = { ...DEFAULT_ACTIONS, ...(config.actions as Partial<Record<BotClass, string>>) };
     const tagHeader = (config.tagHeader ?? 'x-bot-class').toLowerCase();
+    deps.assertsHeader?.(tagHeader);
     const exempt = (config.exempt ?? []).map((s) => s.toLowerCase());
     const secFetch = config.secFetch ?? 'https';
     const rl = config.rateLimit ?? {};

@@ -52,7 +52,7 @@ export const BotDetectionSchema = T.Object(
       default: 'x-bot-class',
       pattern: '^[A-Za-z0-9-]+$',
       description:
-        'Request header carrying the class to the upstream for `tag` classes. A client-sent header of that name is always removed.',
+        'Request header carrying the class to the upstream for `tag` classes. A client-sent header of that name is removed on every route of the revision.',
     }),
     rateLimit: T.Object(
       {

@@ -44,7 +44,7 @@ export const bearerFields = {
   forwardClaims: T.Record(T.String(), T.String({ pattern: '^[A-Za-z0-9-]+$' }), {
     default: {},
     description:
-      'Claims forwarded upstream, as `claim: header-name`. These headers are removed from every incoming request first.',
+      'Claims forwarded upstream, as `claim: header-name`. These headers are removed from every incoming request on every route of the revision (docs/hardening.md); a header clients send (`Authorization`, `Host`, `Cookie`...) is refused.',
   }),
   hideCredentials: T.Boolean({
     default: false,

@@ -1,12 +1,13 @@
 import { type Authenticator, absent, authPolicy, fail, quoted } from '../../auth/authenticator.js';
 import { mtlsLookup } from '../../auth/issue.js';
 import type { TlsInfo } from '../../core/context.js';
+import { CLIENT_CERT_FINGERPRINT_HEADER, CLIENT_CERT_SUBJECT_HEADER } from '../../core/identity-headers.js';
 import { definePolicy, type PolicyDeps } from '../../core/policy.js';
 import { type MtlsAuthConfig, MtlsAuthSchema } from './schema.js';
 
 export const MTLS_KIND = 'mtls-auth';
-const SUBJECT_HEADER = 'x-client-cert-subject';
-const FINGERPRINT_HEADER = 'x-client-cert-fingerprint';
+const SUBJECT_HEADER = CLIENT_CERT_SUBJECT_HEADER;
+const FINGERPRINT_HEADER = CLIENT_CERT_FINGERPRINT_HEADER;
 
 /** The lookup values of a certificate, in the configured order. */
 function lookups(tls: TlsInfo, match: readonly string[]): string[] {

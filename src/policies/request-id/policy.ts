@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PolicyContext } from '../../core/context.js';
 import { definePolicy } from '../../core/policy.js';
-import { acceptableRequestId } from '../../proxy/path.js';
+import { acceptableRequestId } from '../../core/request-id.js';
 import { RequestIdSchema } from './schema.js';
 
 /**
