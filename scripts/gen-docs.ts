@@ -27,7 +27,7 @@ import { PolicyContext, type RequestView } from '../src/core/context.js';
 import { ERRORS, PhaseError } from '../src/core/errors.js';
 import { FIRST_CONSUMER_PHASE, PHASE_INDEX, PHASES, type Phase } from '../src/core/phases.js';
 import type { PolicyModule, PolicyServices } from '../src/core/policy.js';
-import { offlineServices } from '../src/core/services.js';
+import { offlineServices } from '../src/runtime/services.js';
 import { GatewayMetrics } from '../src/observability/metrics.js';
 import { BUILTIN_POLICIES } from '../src/policies/index.js';
 

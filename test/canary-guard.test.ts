@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Canary, jwtSubject, type RollbackBounds } from '../src/canary/canary.js';
 import { LatencyHistogram } from '../src/canary/stats.js';
-import type { CompiledRevision } from '../src/core/compile.js';
+import type { CompiledRevision } from '../src/runtime/compile.js';
 import type { Decision } from '../src/core/policy.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

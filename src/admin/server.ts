@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { ConfigError } from '../core/errors.js';
 import type { PolicyServices } from '../core/policy.js';
 import { runSliced } from '../core/slices.js';
-import { NotFoundError, type Revisions } from '../core/revisions.js';
+import { NotFoundError, type Revisions } from '../runtime/revisions.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Store } from '../store/store.js';
 import type { AdminToken } from './auth.js';
@@ -40,6 +40,8 @@ export interface AdminDeps {
   /** The audit keys the gateway holds, so `GET /audit/verify` checks keyed events (never stored). */
   auditKeys?: AuditKeyRing;
   maxBodyBytes?: number;
+  /** False while the gateway starts: every endpoint but the open ones answers 503 PCS_ERR_NOT_READY. */
+  ready?: () => boolean;
 }
 
 export type Params = Record<string, string | undefined>;
@@ -261,6 +263,7 @@ export function createAdminServer(deps: AdminDeps): AdminServer {
       // Without the token, unknown endpoints are 401 too: the endpoint map is not public.
       const who = open ? undefined : await authenticate(deps, req.headers.authorization);
       if (!open && !who) throw new AdminError('PCS_ERR_ADMIN_UNAUTHORIZED');
+      if (!open && deps.ready && !deps.ready()) throw new AdminError('PCS_ERR_NOT_READY');
       if (who?.pending)
         throw new AdminError(
           'PCS_ERR_ADMIN_PENDING',

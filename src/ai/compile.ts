@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import type { Terminal } from '../core/compile.js';
+import type { Terminal } from '../runtime/compile.js';
 import type { ConfigIssue } from '../core/errors.js';
 import type { PolicyServices } from '../core/policy.js';
 import type { RouteConfig } from '../config/schema.js';

@@ -1,4 +1,4 @@
-import type { Terminal, TerminalCall } from '../core/compile.js';
+import type { Terminal, TerminalCall } from '../runtime/compile.js';
 import type { AiRouteConfig } from '../config/ai-schema.js';
 import { guard } from './steps/guard.js';
 import { isModelList, listModels } from './steps/models.js';

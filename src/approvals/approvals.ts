@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseCanary } from '../canary/spec.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import type { Revisions } from '../core/revisions.js';
+import type { Revisions } from '../runtime/revisions.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { Proposal, RevisionStore } from '../store/revision-store.js';

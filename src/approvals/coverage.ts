@@ -1,6 +1,6 @@
 import { canonicalJson, sha256 } from '../lib/canonical.js';
 import type { Chain } from '../core/chain.js';
-import type { CompiledRevision, CompiledRoute } from '../core/compile.js';
+import type { CompiledRevision, CompiledRoute } from '../runtime/compile.js';
 import type { Consumer } from '../core/context.js';
 
 /** Does a change of this policy type need an approval (`gateway.approvals.policies`, or all)? */

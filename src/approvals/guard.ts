@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import { type ConfigDiff, diffConfigs } from '../core/diff.js';
 import { coverageLosses, type Guarded } from './coverage.js';
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import type { Consumer } from '../core/context.js';
 import type { Decision } from '../core/policy.js';
 import type { RevisionMeta } from '../store/store.js';

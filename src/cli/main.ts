@@ -36,22 +36,29 @@ const withAdmin = (c: Command) =>
 
 program
   .command('start')
-  .description('start the gateway (with no --config: the example config and its demo upstream)')
-  .option('-c, --config <file>', 'YAML or JSON config')
+  .description(
+    "start the gateway: on the store's active revision, or --config FILE (docs/operations.md); an empty data dir with no --config gets the example config and its demo upstream",
+  )
+  .option(
+    '-c, --config <file>',
+    'YAML or JSON config (applied at start only if it changed: see --from-store, --force-config)',
+  )
+  .option('--from-store', "never apply --config at start: serve the store's active revision")
+  .option('--force-config', 'apply --config at start even over changes made through the admin API')
   .option('-p, --port <port>', 'data plane port', '8080')
   .option('--host <host>', 'data plane address', '0.0.0.0')
   .option('--admin-port <port>', 'admin API port', '8081')
   .option('--admin-host <host>', 'admin API address', '127.0.0.1')
   .option('--admin-token-file <file>', 'file holding the admin token (default: env PORTCULLIS_ADMIN_TOKEN)')
-  .option('--data-dir <dir>', 'directory of the SQLite store', 'data')
+  .option('--data-dir <dir>', 'directory of the SQLite store (locked while the gateway runs)', 'data')
   .option('--no-watch', 'do not re-apply the config file when it changes')
   .option('--redis-url <url>', 'share rate-limit counters and bans in Redis (env PORTCULLIS_REDIS_URL)')
   .option(
     '--https-port <port>',
     'also serve the data plane over HTTPS on this port (needs --tls-cert and --tls-key)',
   )
-  .option('--tls-cert <file>', 'PEM certificate (chain) of the HTTPS listener')
-  .option('--tls-key <file>', 'PEM private key of the HTTPS listener')
+  .option('--tls-cert <file>', 'PEM certificate (chain) of the HTTPS listener (re-read on SIGHUP)')
+  .option('--tls-key <file>', 'PEM private key of the HTTPS listener (re-read on SIGHUP)')
   .option('--tls-ca <file...>', 'PEM CA file(s) that client certificates must chain to (mtls-auth)')
   .option(
     '--audit-key-file <file>',
@@ -66,15 +73,12 @@ program
     [],
   )
   .action(async (o) => {
+    if (o.httpsPort !== undefined && (!o.tlsCert || !o.tlsKey))
+      fail(new Error('--https-port needs --tls-cert and --tls-key'));
+    if (o.fromStore && o.forceConfig) fail(new Error('--from-store and --force-config exclude each other'));
+    if (o.forceConfig && !o.config) fail(new Error('--force-config needs --config'));
     const { Gateway } = await import('../gateway.js');
     const { readAuditKeyFile } = await import('../store/audit-keys.js');
-    let configFile: string | undefined = o.config;
-    if (!configFile) {
-      configFile = join(root, 'examples', 'gateway.yaml');
-      const { startDemoUpstream } = await import('../demo/upstream.js');
-      const demo = await startDemoUpstream(9000);
-      process.stderr.write(`demo upstream listening on 127.0.0.1:${demo.port}\n`);
-    }
     const token = o.adminTokenFile
       ? readFileSync(o.adminTokenFile, 'utf8').trim()
       : process.env.PORTCULLIS_ADMIN_TOKEN;
@@ -94,27 +98,62 @@ program
       : process.env.PORTCULLIS_AUDIT_SINK
         ? [process.env.PORTCULLIS_AUDIT_SINK]
         : [];
-    const gw = new Gateway({
-      configFile,
-      watch: o.watch,
-      port: Number(o.port),
-      host: o.host,
-      adminPort: Number(o.adminPort),
-      adminHost: o.adminHost,
-      adminToken: token,
-      dataDir: o.dataDir,
-      redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
-      auditKey: keys[0],
-      auditPreviousKeys: keys.slice(1),
-      auditSinks: sinks,
-      tls:
-        o.httpsPort === undefined
-          ? undefined
-          : { port: Number(o.httpsPort), certFile: o.tlsCert, keyFile: o.tlsKey, caFiles: o.tlsCa },
-    });
-    if (o.httpsPort !== undefined && (!o.tlsCert || !o.tlsKey))
-      fail(new Error('--https-port needs --tls-cert and --tls-key'));
+    const example = join(root, 'examples', 'gateway.yaml');
+    let gw: InstanceType<typeof Gateway>;
     try {
+      // Takes the data dir first: a second start on it stops here, having written nothing.
+      gw = new Gateway({
+        configFile: o.config,
+        exampleFile: example,
+        startMode: o.fromStore ? 'store' : o.forceConfig ? 'force' : 'auto',
+        lockDataDir: true,
+        watch: o.watch,
+        port: Number(o.port),
+        host: o.host,
+        adminPort: Number(o.adminPort),
+        adminHost: o.adminHost,
+        adminToken: token,
+        dataDir: o.dataDir,
+        redisUrl: o.redisUrl ?? (process.env.PORTCULLIS_REDIS_URL || undefined),
+        auditKey: keys[0],
+        auditPreviousKeys: keys.slice(1),
+        auditSinks: sinks,
+        tls:
+          o.httpsPort === undefined
+            ? undefined
+            : { port: Number(o.httpsPort), certFile: o.tlsCert, keyFile: o.tlsKey, caFiles: o.tlsCa },
+      });
+    } catch (err) {
+      fail(err);
+    }
+    // Registered before anything slow (Node's default for SIGHUP is to exit, and a SIGTERM during
+    // start must still stop gracefully): signals wait for the start, then act in order.
+    let markStarted = () => {};
+    let started: Promise<unknown> = new Promise<void>((r) => {
+      markStarted = r;
+    });
+    let stopping = false;
+    process.on('SIGHUP', () => {
+      if (!stopping) started = started.then(() => gw.reload('SIGHUP'));
+    });
+    const stop = () => {
+      if (stopping) return; // a repeated signal does not cut the drain short
+      stopping = true;
+      void started
+        .then(() => gw.stop())
+        .then(
+          () => process.exit(0),
+          (err) => fail(err),
+        );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    try {
+      if (!o.config && !o.fromStore && (await gw.store.getActiveRevisionId()) === undefined) {
+        const { startDemoUpstream } = await import('../demo/upstream.js');
+        const demo = await startDemoUpstream(9000);
+        process.stderr.write(`demo upstream listening on 127.0.0.1:${demo.port}\n`);
+      }
       const { port, adminPort } = await gw.start();
       if (gw.httpsPort !== undefined)
         process.stderr.write(`portcullis: HTTPS proxy on ${o.host}:${gw.httpsPort}\n`);
@@ -123,14 +162,10 @@ program
       );
       if (gw.generatedAdminToken)
         process.stderr.write(`admin token (generated, shown once): ${gw.generatedAdminToken}\n`);
+      markStarted();
     } catch (err) {
       fail(err);
     }
-    const stop = () => {
-      gw.stop().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   });
 
 program
@@ -148,8 +183,8 @@ program
       ] = await Promise.all([
         import('../config/load.js'),
         import('../core/clock.js'),
-        import('../core/compile.js'),
-        import('../core/services.js'),
+        import('../runtime/compile.js'),
+        import('../runtime/services.js'),
         import('../observability/logger.js'),
         import('../policies/index.js'),
       ]);

@@ -66,6 +66,11 @@ export const ERRORS = {
     message: 'Client closed the request',
     fix: 'Nothing to fix on the gateway: the client went away before the answer. Logged and counted only.',
   },
+  PCS_ERR_NOT_READY: {
+    status: 503,
+    message: 'Gateway is starting',
+    fix: 'The gateway has bound its ports but has not loaded its first revision yet (a start takes the ports before it writes to the store). Retry in a moment; if it lasts, read the start-up log.',
+  },
   PCS_ERR_UPSTREAM_UNAVAILABLE: {
     status: 502,
     message: 'Upstream unavailable',

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import type { ErrorCode } from '../core/errors.js';
 
 export interface EdgeRefusal {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Chain } from '../core/chain.js';
-import type { CompiledRoute } from '../core/compile.js';
+import type { CompiledRoute } from '../runtime/compile.js';
 import type { PolicyContext } from '../core/context.js';
 import type { ErrorCode } from '../core/errors.js';
 import { PHASE_INDEX } from '../core/phases.js';

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ChainEntry } from '../core/chain.js';
 import type { Clock } from '../core/clock.js';
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import { PolicyContext, type RequestView, rejection } from '../core/context.js';
 import { ERRORS, type ErrorCode } from '../core/errors.js';
 import { PHASE_INDEX, FIRST_CONSUMER_PHASE } from '../core/phases.js';
@@ -37,6 +37,8 @@ export interface HandlerDeps {
   canary?(): Canary | undefined;
   /** The request log: handed each finished request, it copies what it needs and queues it. */
   requestLog?: Pick<RequestRecorder, 'record'>;
+  /** False while the gateway starts (ports bound, first revision not loaded): 503 PCS_ERR_NOT_READY. */
+  ready?(): boolean;
 }
 
 const LAST_REQUEST_PHASE = PHASE_INDEX.upstream;

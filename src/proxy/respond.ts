@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CompiledRoute } from '../core/compile.js';
+import type { CompiledRoute } from '../runtime/compile.js';
 import type { PolicyContext } from '../core/context.js';
 import { errorBody } from '../core/errors.js';
 import type { Rejection, ShortCircuit } from '../core/policy.js';

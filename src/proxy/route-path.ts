@@ -1,4 +1,4 @@
-import type { CompiledRevision, CompiledRoute } from '../core/compile.js';
+import type { CompiledRevision, CompiledRoute } from '../runtime/compile.js';
 import type { ErrorCode } from '../core/errors.js';
 import { CANONICAL, needsNormalizing, normalizePath, PathRefusal } from './path.js';
 import type { RouteMatch } from './router.js';

@@ -39,6 +39,7 @@ export function createDataPlane(deps: HandlerDeps, limits: ServerLimits): Server
     function dataPlane(req: IncomingMessage, res: ServerResponse) {
       // llhttp accepts HTTP/0.9 request lines ("GET /path" with no version); refuse them.
       if (req.httpVersionMajor !== 1) return refuseVersion(req, res, deps);
+      if (deps.ready && !deps.ready()) return notReady(req, res, deps);
       handler(req, res);
     },
   );
@@ -168,6 +169,19 @@ export function applyClientTimeouts(
 function checkingInterval(limits: ServerLimits): number {
   const shortest = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs || Number.POSITIVE_INFINITY);
   return Math.max(10, Math.min(1000, Math.floor(shortest / 10)));
+}
+
+/** Before the first revision is loaded: a stable 503 that a load balancer retries elsewhere. */
+function notReady(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): void {
+  const code: ErrorCode = 'PCS_ERR_NOT_READY';
+  deps.accessLog.info({ method: req.method, path: req.url, status: 503, error: code });
+  const body = errorBody(code, '');
+  res.writeHead(503, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'retry-after': '1',
+  });
+  res.end(body);
 }
 
 function refuseVersion(req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): void {

@@ -4,7 +4,7 @@ import type { PolicyRegistry } from '../config/validate.js';
 import { canonicalJson } from '../lib/canonical.js';
 import { PHASE_INDEX } from '../core/phases.js';
 import { ManualClock } from '../core/clock.js';
-import { type CompiledRevision, compile } from '../core/compile.js';
+import { type CompiledRevision, compile } from '../runtime/compile.js';
 import type { PolicyServices } from '../core/policy.js';
 import { MemoryCounterStore } from '../counters/memory.js';
 import { SecurityEvents } from '../observability/events.js';

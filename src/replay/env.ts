@@ -1,6 +1,6 @@
 import type { SecretEnv } from '../config/secrets.js';
 import type { PolicyRegistry } from '../config/validate.js';
-import type { Revisions } from '../core/revisions.js';
+import type { Revisions } from '../runtime/revisions.js';
 import type { RequestRecorder } from '../reqlog/recorder.js';
 
 /** What a replay needs from the gateway beyond the admin API's deps: the policy registry and secrets. */

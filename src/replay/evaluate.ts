@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ManualClock } from '../core/clock.js';
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import { type Consumer, PolicyContext, type RequestView } from '../core/context.js';
 import type { Directory } from '../core/directory.js';
 import { ERRORS, type ErrorCode } from '../core/errors.js';

@@ -1,4 +1,4 @@
-import type { CompiledRevision } from '../core/compile.js';
+import type { CompiledRevision } from '../runtime/compile.js';
 import type { DecisionSink } from '../core/pipeline.js';
 import { authChanges, compileForReplay, disposeReplay, type ReplayCompileDeps } from './compile.js';
 import { ConsumerCache, evaluate } from './evaluate.js';

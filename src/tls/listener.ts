@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ServerOptions } from 'node:https';
+import type { Server, ServerOptions } from 'node:https';
+import { createSecureContext } from 'node:tls';
 
 /** The HTTPS data plane listener: where it listens and the files it needs. */
 export interface TlsListenerOptions {
@@ -37,4 +38,15 @@ export function tlsServerOptions(o: TlsListenerOptions): ServerOptions {
     requestCert: ca.length > 0,
     rejectUnauthorized: false,
   };
+}
+
+/**
+ * Re-reads the certificate, key and CA files and swaps them into the running listener (new
+ * handshakes use them; open connections keep theirs). Files that do not read, parse or match
+ * throw before anything changes: the listener keeps its certificates.
+ */
+export function reloadTlsListener(server: Server, o: TlsListenerOptions): void {
+  const next = tlsServerOptions(o);
+  createSecureContext(next); // throws on a bad PEM or a key that does not match the certificate
+  server.setSecureContext(next);
 }

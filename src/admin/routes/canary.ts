@@ -1,7 +1,7 @@
 import { parseCanary } from '../../canary/spec.js';
 import { CanaryConflictError } from '../../canary/canary.js';
 import { ConfigError } from '../../core/errors.js';
-import { NotFoundError } from '../../core/revisions.js';
+import { NotFoundError } from '../../runtime/revisions.js';
 import { AdminError, readJson, sendJson } from '../http.js';
 import { type AdminModule, requireNoApproval } from '../server.js';
 import { op } from './op-doc.js';

@@ -1,4 +1,4 @@
-import type { TerminalCall } from '../../core/compile.js';
+import type { TerminalCall } from '../../runtime/compile.js';
 import { type AiError, aiError, sendJson } from '../errors.js';
 import type { AiModelConfig } from '../../config/ai-schema.js';
 import type { AiRoute, AiShared } from './turn.js';

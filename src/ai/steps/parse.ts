@@ -1,4 +1,4 @@
-import type { TerminalCall } from '../../core/compile.js';
+import type { TerminalCall } from '../../runtime/compile.js';
 import { BodyTooLargeError } from '../../core/body-limit.js';
 import { type AiCallState, aiCall } from '../call-state.js';
 import { aiError } from '../errors.js';

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import type { TerminalCall } from '../../core/compile.js';
+import type { TerminalCall } from '../../runtime/compile.js';
 import type { PolicyContext } from '../../core/context.js';
 import type { Exchange } from '../../proxy/exchange.js';
 import type { ResponseCache } from '../cache.js';

@@ -8,18 +8,18 @@ import { DEFAULT_PATH_OPTIONS, type PathOptions } from '../proxy/path.js';
 import { RouteTable } from '../proxy/router.js';
 import { type RecorderSettings, recorderSettings } from '../reqlog/settings.js';
 import { UpstreamService } from '../proxy/service.js';
-import { canonicalJson, canonicalJsonSteps, sha256 } from './canonical.js';
-import { applies, buildChain, type Chain, type Instance, scopeLevel } from './chain.js';
-import type { Clock } from './clock.js';
+import { canonicalJson, canonicalJsonSteps, sha256 } from '../core/canonical.js';
+import { applies, buildChain, type Chain, type Instance, scopeLevel } from '../core/chain.js';
+import type { Clock } from '../core/clock.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Exchange } from '../proxy/exchange.js';
 import type { Responder } from '../proxy/respond.js';
-import type { Consumer, PolicyContext } from './context.js';
-import { type ConfigIssue, ConfigError } from './errors.js';
-import { assertableHeaderProblem } from './identity-headers.js';
-import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from './phases.js';
-import type { PolicyDeps, PolicyServices } from './policy.js';
-import { eachStep, runSliced, runSync, type SliceOptions, type Steps } from './slices.js';
+import type { Consumer, PolicyContext } from '../core/context.js';
+import { type ConfigIssue, ConfigError } from '../core/errors.js';
+import { assertableHeaderProblem } from '../core/identity-headers.js';
+import { FIRST_CONSUMER_PHASE, PHASE_INDEX, type Phase } from '../core/phases.js';
+import type { PolicyDeps, PolicyServices } from '../core/policy.js';
+import { eachStep, runSliced, runSync, type SliceOptions, type Steps } from '../core/slices.js';
 
 export interface CompiledRoute {
   readonly index: number;

@@ -7,12 +7,12 @@ import type { UpstreamService } from '../proxy/service.js';
 import type { AuditStore } from '../store/audit-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { RevisionMeta, RevisionStore } from '../store/revision-store.js';
-import type { Clock } from './clock.js';
-import type { PolicyServices } from './policy.js';
+import type { Clock } from '../core/clock.js';
+import type { PolicyServices } from '../core/policy.js';
 import { type CompiledRevision, compile, compileSliced } from './compile.js';
-import { type ConfigDiff, diffConfigs, diffConfigsSteps } from './diff.js';
-import { runSliced, type SliceOptions } from './slices.js';
-import { ConfigError } from './errors.js';
+import { type ConfigDiff, diffConfigs, diffConfigsSteps } from '../core/diff.js';
+import { runSliced, type SliceOptions } from '../core/slices.js';
+import { ConfigError } from '../core/errors.js';
 import { Canary, CanaryConflictError, type RollbackBounds, type SliceSpec } from '../canary/canary.js';
 
 export interface ApplyOptions {
@@ -234,17 +234,21 @@ export class Revisions {
   }
 
   /**
-   * Loads the active revision from the store. A config given at start (the `--config` file) is
-   * then applied over it; when it is the same, nothing changes.
+   * Loads the active revision from the store. A config given at start is then applied over it;
+   * when it is the same, nothing changes. With `fallback` (a config file will be applied next,
+   * src/core/config-file.ts), a stored revision that no longer compiles is logged, not thrown.
    */
-  async init(boot?: { config: unknown; author: string; message: string }): Promise<void> {
+  async init(
+    boot?: { config: unknown; author: string; message: string },
+    opts: { fallback?: boolean } = {},
+  ): Promise<void> {
     const id = await this.deps.store.getActiveRevisionId();
     const rec = id !== undefined ? await this.deps.store.getRevision(id) : undefined;
     if (rec) {
       try {
         this.swap(this.compile(rec.config, rec.id), metaOf(rec));
       } catch (err) {
-        if (!boot) throw err;
+        if (!boot && !opts.fallback) throw err;
         this.deps.logger.error(
           { revision: rec.id, err: String(err) },
           'stored revision does not compile; starting from the given config',

@@ -6,9 +6,9 @@ import { SecurityEvents } from '../observability/events.js';
 import { GatewayMetrics } from '../observability/metrics.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/store.js';
-import type { Clock } from './clock.js';
-import { Directory } from './directory.js';
-import type { PolicyServices } from './policy.js';
+import type { Clock } from '../core/clock.js';
+import { Directory } from '../core/directory.js';
+import type { PolicyServices } from '../core/policy.js';
 
 /** The services policies get, built around a store. */
 export function policyServices(
