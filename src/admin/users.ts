@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import type { StoredAdmin, Store } from '../store/store.js';
+import type { IdentityStore, StoredAdmin } from '../store/identity-store.js';
 import { type AdminToken, bearerToken } from './auth.js';
 
 export type AdminRole = 'admin' | 'viewer';
@@ -34,7 +34,7 @@ export function tokenHash(token: string): string {
  */
 export class AdminUsers {
   constructor(
-    private readonly store: Store,
+    private readonly store: IdentityStore,
     private readonly root: AdminToken,
     private readonly clock: Clock,
   ) {}

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { AiUsageRecord, Store } from '../store/store.js';
 import type { AiSectionConfig } from '../config/ai-schema.js';
+import type { AiUsageRecord, RequestLogStore } from '../store/request-log-store.js';
 
 /** Prices per provider model; `provider/model` entries win over bare model names. */
 export class PriceTable {
@@ -30,7 +30,7 @@ export class UsageWriter {
   dropped = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RequestLogStore,
     private readonly logger: Logger,
     private readonly max = 50_000,
   ) {}
@@ -62,10 +62,10 @@ export class UsageWriter {
   }
 }
 
-const WRITERS = new WeakMap<Store, UsageWriter>();
+const WRITERS = new WeakMap<RequestLogStore, UsageWriter>();
 
 /** One writer per store, shared by every revision (and flushed by the admin endpoints before reading). */
-export function usageWriter(store: Store, logger: Logger): UsageWriter {
+export function usageWriter(store: RequestLogStore, logger: Logger): UsageWriter {
   let w = WRITERS.get(store);
   if (!w) {
     w = new UsageWriter(store, logger);
@@ -74,7 +74,7 @@ export function usageWriter(store: Store, logger: Logger): UsageWriter {
   return w;
 }
 
-export function flushUsage(store: Store): Promise<void> {
+export function flushUsage(store: RequestLogStore): Promise<void> {
   return WRITERS.get(store)?.flush() ?? Promise.resolve();
 }
 

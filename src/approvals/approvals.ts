@@ -3,12 +3,15 @@ import { parseCanary } from '../canary/spec.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import type { Revisions } from '../runtime/revisions.js';
-import type { Proposal, Store } from '../store/store.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { Proposal, RevisionStore } from '../store/revision-store.js';
 import { consumerLosses } from './coverage.js';
 import { type ApprovalRule, guardedBy, guardedChanges } from './guard.js';
 
 export interface ApprovalDeps {
-  store: Store;
+  /** Proposals; the approver's admin record and the consumers a change touches; the audit log. */
+  store: RevisionStore & IdentityStore & AuditStore;
   revisions: Revisions;
   clock: Clock;
   logger: Logger;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Credential, Store } from '../store/store.js';
+import type { Credential, IdentityStore } from '../store/identity-store.js';
 import { hashPassword, newApiKey, randomText } from './secrets.js';
 
 /** Credential kinds the admin API issues, and what each needs. */
@@ -53,7 +53,7 @@ export function mtlsLookup(match: string, value: string): string {
  * material to show once: the API key, the generated password, the HMAC secret.
  */
 export async function issueCredential(
-  store: Store,
+  store: IdentityStore,
   consumer: string,
   req: IssueRequest,
   now: number,

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Consumer } from '../store/identity-store.js';
 import { ERRORS, type ErrorCode, PhaseError } from './errors.js';
 import type { Phase } from './phases.js';
 import type { Allow, Decision, Mode, Outcome, Rejection, ShortCircuit } from './policy.js';
@@ -17,12 +18,8 @@ export interface Identity {
   anonymous?: boolean;
 }
 
-export interface Consumer {
-  id: string;
-  name: string;
-  groups: string[];
-  metadata: Record<string, unknown>;
-}
+/** Consumers are store data; the type lives with the identity store (below core). */
+export type { Consumer };
 
 /** The client certificate of an HTTPS request, as the TLS layer saw it (mtls-auth reads it). */
 export interface TlsInfo {

@@ -1,4 +1,4 @@
-import type { Credential, Store } from '../store/store.js';
+import type { Credential, IdentityStore } from '../store/identity-store.js';
 import type { Clock } from './clock.js';
 import type { Consumer } from './context.js';
 
@@ -19,7 +19,7 @@ export class Directory {
   private readonly credentials = new Map<string, Cached<Credential[]>>();
 
   constructor(
-    readonly store: Store,
+    readonly store: IdentityStore,
     private readonly clock: Clock,
     private readonly ttlMs = 1000,
     private readonly maxEntries = 100_000,

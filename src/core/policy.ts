@@ -4,7 +4,7 @@ import type { CounterStore } from '../counters/counter-store.js';
 import type { FeedRegistry } from '../net/ip-lists.js';
 import type { SecurityEvents } from '../observability/events.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import type { Store } from '../store/store.js';
+import type { RequestLogStore } from '../store/request-log-store.js';
 import type { Clock } from './clock.js';
 import type { Directory } from './directory.js';
 import type { PolicyContext } from './context.js';
@@ -51,7 +51,8 @@ export type PolicyHandlers = Partial<Record<Phase, PolicyFn>>;
 
 /** Long-lived services of the gateway that policies use; the same objects across revisions. */
 export interface PolicyServices {
-  store: Store;
+  /** The request log and AI usage (replay reads it, the AI terminal writes usage). */
+  store: RequestLogStore;
   /** Cached consumer and credential lookups. */
   directory: Directory;
   /** Shared counters (memory or Redis) for limits, quotas, bans and budgets. */

@@ -6,12 +6,12 @@ import type { PolicyContext } from '../core/context.js';
 import { normalizeIp } from '../net/ip.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Exchange } from '../proxy/exchange.js';
-import type { Store } from '../store/store.js';
+import type { RequestLogStore } from '../store/request-log-store.js';
 import { type BodySettings, MASK, maskBody, maskQuery, type RecorderSettings } from './settings.js';
 import type { RequestLogRecord } from './types.js';
 
 export interface RecorderDeps {
-  store: Store;
+  store: RequestLogStore;
   metrics: GatewayMetrics;
   clock: Clock;
   logger: Logger;

@@ -4,7 +4,9 @@ import type { SecretEnv } from '../config/secrets.js';
 import type { PolicyRegistry } from '../config/validate.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UpstreamService } from '../proxy/service.js';
-import type { RevisionMeta, Store } from '../store/store.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { RevisionMeta, RevisionStore } from '../store/revision-store.js';
 import type { Clock } from '../core/clock.js';
 import type { PolicyServices } from '../core/policy.js';
 import { type CompiledRevision, compile, compileSliced } from './compile.js';
@@ -29,7 +31,8 @@ export interface ApplyResult {
 }
 
 export interface RevisionDeps {
-  store: Store;
+  /** Revisions and state; consumers declared in the file are upserted; every change is audited. */
+  store: RevisionStore & IdentityStore & AuditStore;
   registry: PolicyRegistry;
   services: PolicyServices;
   clock: Clock;

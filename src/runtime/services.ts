@@ -17,7 +17,7 @@ export function policyServices(
   logger: Logger,
   metrics: GatewayMetrics,
   counters?: CounterStore,
-): PolicyServices {
+): PolicyServices & { store: Store } {
   return {
     store,
     directory: new Directory(store, clock),
@@ -29,6 +29,6 @@ export function policyServices(
 }
 
 /** Services for compiling without a running gateway (`portcullis validate`): nothing persists. */
-export function offlineServices(clock: Clock, logger: Logger): PolicyServices {
+export function offlineServices(clock: Clock, logger: Logger): PolicyServices & { store: Store } {
   return policyServices(new SqliteStore(':memory:'), clock, logger, new GatewayMetrics());
 }

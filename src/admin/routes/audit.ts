@@ -1,5 +1,5 @@
 import { type ChainOptions, type ChainReport, ChainWalker, parseHead } from '../../store/audit-chain.js';
-import type { Store } from '../../store/store.js';
+import type { AuditStore } from '../../store/audit-store.js';
 import { AdminError, sendJson } from '../http.js';
 import type { AdminModule } from '../server.js';
 import { op } from './op-doc.js';
@@ -11,7 +11,7 @@ export type { ChainReport };
  * and the last event must be the head recorded beside the log (a deleted tail shows there).
  */
 export async function verifyAudit(
-  store: Store,
+  store: AuditStore,
   opts: ChainOptions & { pageSize?: number } = {},
 ): Promise<ChainReport> {
   const pageSize = opts.pageSize ?? 1000;
