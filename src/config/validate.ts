@@ -181,6 +181,3 @@ export function targetUrlProblem(url: string, resolved = false): string | undefi
   if (u.search || u.hash) return 'a target URL may not have a query or fragment';
   return undefined;
 }
-
-/** Re-exported until core/compile.ts (moving to runtime/) imports it from core/scope.ts. */
-export { scopeKey };

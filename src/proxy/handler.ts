@@ -19,7 +19,7 @@ import { carriesBody, edgeRefusal } from './edge.js';
 import { Exchange } from './exchange.js';
 import { forward } from './forward.js';
 import { addForwarded, endToEnd } from './headers.js';
-import { acceptableRequestId } from './path.js';
+import { acceptableRequestId } from '../core/request-id.js';
 import { readRequestBody } from './read-body.js';
 import { Responder } from './respond.js';
 import { routePath } from './route-path.js';

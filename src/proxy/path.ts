@@ -154,6 +154,3 @@ function decodePercent(path: string, slashes: PathOptions['escapedSlashes']): st
   }
   return out;
 }
-
-/** Moved to core (policies use it too); re-exported until proxy/handler.ts imports it from there. */
-export { acceptableRequestId } from '../core/request-id.js';
